@@ -1,0 +1,117 @@
+"""Command line: a thin shell over the Python API. User errors print one line and exit with code 2."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from .scenario import Scenario, ScenarioError
+
+
+class UserError(Exception):
+    pass
+
+
+def _load(path: str) -> Scenario:
+    p = Path(path)
+    if not p.exists():
+        builtin = resources.files("osteoqsp").joinpath("scenarios", f"{path}.yaml")
+        if builtin.is_file():
+            return Scenario.from_yaml(Path(str(builtin)))
+    return Scenario.from_yaml(p)
+
+
+def builtin_scenarios() -> dict[str, str]:
+    out = {}
+    for f in sorted(resources.files("osteoqsp").joinpath("scenarios").iterdir(), key=lambda x: x.name):
+        if f.name.endswith(".yaml"):
+            first = f.read_text().splitlines()[0]
+            out[f.name[:-5]] = first.removeprefix("# built-in scenario:").strip()
+    return out
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from . import simulate
+
+    scenario = _load(args.scenario)
+    out = Path(args.output)
+    if out.exists() and any(out.iterdir()) and not args.force:
+        raise UserError(f"{out}: exists and is not empty (use --force to replace it)")
+    result = simulate(scenario)
+    # write everything into a temporary sibling folder, then move it in place: nothing half-written
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        result.write(tmp)
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    print(f"{scenario.name}: {len(result.time_day)} time points x {len(result.spec_columns())} observables "
+          f"-> {out}/timecourse.csv, run.json, figures/")
+    return 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    for name, doc in builtin_scenarios().items():
+        print(f"{name:30s} {doc}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .interop.sbml import write_sbml
+
+    if args.format != "sbml":
+        raise UserError(f"export: unknown format {args.format!r} (known: sbml)")
+    scenario = _load(args.scenario) if args.scenario else Scenario.from_dict(
+        {"name": "typical-woman-58", "species": "human",
+         "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"}, "duration": "1 year"})
+    path = write_sbml(scenario, args.output)
+    print(f"{scenario.name}: SBML written to {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="osteoqsp", description="Bone homeostasis under vitamin K2 (MK-7): simulate "
+                                 "scenarios from intake to bone cells and BMD.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("simulate", help="simulate one scenario file (or a built-in scenario name)")
+    s.add_argument("scenario")
+    s.add_argument("-o", "--output", required=True, help="output folder")
+    s.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    s.set_defaults(func=cmd_simulate)
+    s = sub.add_parser("scenarios", help="list the built-in scenarios")
+    s.set_defaults(func=cmd_scenarios)
+    s = sub.add_parser("export", help="export the model (sbml) for a scenario's subject, doses as events")
+    s.add_argument("format", help="sbml")
+    s.add_argument("scenario", nargs="?", help="scenario file or built-in name (default: a typical woman of 58)")
+    s.add_argument("-o", "--output", required=True)
+    s.set_defaults(func=cmd_export)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed its one-line usage error
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args))
+    except (ScenarioError, UserError) as exc:
+        print(f"osteoqsp: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+def entry() -> None:
+    raise SystemExit(main())

@@ -1,0 +1,179 @@
+"""Code generation: from a frozen `Model` to compiled numba functions, and to plain callables.
+
+The generated module holds, for one model:
+  rhs(t, y, p, dy)          d(state)/dt
+  jac(t, y, p, J)           d(rhs)/d(state), derived symbolically
+  observe(t, y, p, out)     every observable
+  lets(t, y, p, out)        every intermediate quantity and flux (for references and tests)
+followed by the generic integrators of `kernel.py` (included as source, so that numba's on-disk cache
+works for the whole module). The module is written once per model signature to a cache directory.
+Nothing here names a molecule: it only walks the declaration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import sympy as sp
+from sympy.printing.pycode import PythonCodePrinter
+
+from ..model.declare import TIME, Model
+from . import kernel
+
+
+class _Printer(PythonCodePrinter):
+    """Python code for numba: math functions, no module prefixes beyond `math`."""
+
+    def _print_Max(self, expr: sp.Max) -> str:  # noqa: N802
+        args = [self._print(a) for a in expr.args]
+        out = args[0]
+        for a in args[1:]:
+            out = f"max({out}, {a})"
+        return out
+
+    def _print_Min(self, expr: sp.Min) -> str:  # noqa: N802
+        args = [self._print(a) for a in expr.args]
+        out = args[0]
+        for a in args[1:]:
+            out = f"min({out}, {a})"
+        return out
+
+
+@dataclass(frozen=True)
+class Generated:
+    module: ModuleType
+    state_index: dict[str, int]
+    param_index: dict[str, int]
+    let_names: list[str]
+    observable_names: list[str]
+
+
+def _symbols(model: Model) -> tuple[dict[sp.Symbol, str], list[tuple[str, sp.Expr]]]:
+    """Names for states, parameters and time, and the ordered list of lets and fluxes."""
+    names: dict[sp.Symbol, str] = {TIME: "t"}
+    for i, s in enumerate(model.states):
+        names[sp.Symbol(s.name, real=True)] = f"y[{i}]"
+    for i, p in enumerate(model.parameters):
+        names[sp.Symbol(p, real=True)] = f"p[{i}]"
+    n = len(model.parameters)
+    for j, r in enumerate(model.references):
+        names[sp.Symbol(r.name, real=True)] = f"p[{n + j}]"
+    body = [(x.name, x.expr) for x in model.lets] + [(f.name, f.expr) for f in model.fluxes]
+    return names, body
+
+
+def substituted_rates(model: Model) -> list[sp.Expr]:
+    """d(state)/dt with every let and flux substituted (for the Jacobian and checks)."""
+    subs: dict[sp.Symbol, sp.Expr] = {}
+    for name, expr in [(x.name, x.expr) for x in model.lets] + [(f.name, f.expr) for f in model.fluxes]:
+        subs[sp.Symbol(name, real=True)] = expr.xreplace(subs)
+    rates = model.rates()
+    return [rates[s.name].xreplace(subs) for s in model.states]
+
+
+def _lines(printer: _Printer, names: dict[sp.Symbol, str], body: list[tuple[str, sp.Expr]]) -> list[str]:
+    local = dict(names)
+    out = []
+    for name, expr in body:
+        code = printer.doprint(expr.xreplace({k: sp.Symbol(v) for k, v in local.items()}))
+        out.append(f"    {name} = {code}")
+        local[sp.Symbol(name, real=True)] = name
+    return out
+
+
+def _expr_code(printer: _Printer, names: dict[sp.Symbol, str], expr: sp.Expr) -> str:
+    return printer.doprint(expr.xreplace({k: sp.Symbol(v) for k, v in names.items()}))
+
+
+def generate_source(model: Model) -> str:
+    printer = _Printer({"fully_qualified_modules": False, "standard": "python3"})
+    names, body = _symbols(model)
+    local = dict(names)
+    for name, _ in body:
+        local[sp.Symbol(name, real=True)] = name
+    body_lines = _lines(printer, names, body)
+    rates = model.rates()
+    src = ["import math", "from math import exp, log, sqrt", "import numpy as np", "from numba import njit", "",
+           f"N_STATES = {len(model.states)}", f"N_PARAMS = {len(model.parameters) + len(model.references)}",
+           f"N_LETS = {len(body)}", f"N_OBS = {len(model.observables)}", "", "",
+           "@njit(cache=True, fastmath=False, nogil=True, error_model=\"numpy\")", "def rhs(t, y, p, dy):"]
+    src += body_lines
+    for i, s in enumerate(model.states):
+        src.append(f"    dy[{i}] = {_expr_code(printer, local, rates[s.name])}")
+    src += ["", "", "@njit(cache=True, fastmath=False, nogil=True, error_model=\"numpy\")", "def lets(t, y, p, out):"]
+    src += body_lines
+    for i, (name, _) in enumerate(body):
+        src.append(f"    out[{i}] = {name}")
+    src += ["", "", "@njit(cache=True, fastmath=False, nogil=True, error_model=\"numpy\")", "def observe(t, y, p, out):"]
+    src += body_lines
+    for i, o in enumerate(model.observables):
+        src.append(f"    out[{i}] = {_expr_code(printer, local, o.expr)}")
+    src += ["", "", "@njit(cache=True, fastmath=False, nogil=True, error_model=\"numpy\")", "def references(t, y, p, out):"]
+    src += body_lines
+    for i, r in enumerate(model.references):
+        src.append(f"    out[{i}] = {_expr_code(printer, local, r.expr)}")
+    # Jacobian: symbolic derivatives of the fully substituted rates, with common subexpressions shared
+    full = [r.rewrite(sp.Piecewise) for r in substituted_rates(model)]
+    ys = [sp.Symbol(s.name, real=True) for s in model.states]
+    entries = []
+    for i, r in enumerate(full):
+        for j, yj in enumerate(ys):
+            if yj in r.free_symbols:
+                d = sp.diff(r, yj)
+                if d != 0:
+                    entries.append((i, j, d))
+    repl, reduced = sp.cse([e for _, _, e in entries], symbols=sp.numbered_symbols("c"), optimizations=None)
+    src += ["", "", "@njit(cache=True, fastmath=False, nogil=True, error_model=\"numpy\")", "def jac(t, y, p, J):",
+            "    J[:, :] = 0.0"]
+    jn = dict(names)
+    for sym, expr in repl:
+        src.append(f"    {sym} = {_expr_code(printer, jn, expr)}")
+        jn[sym] = str(sym)
+    for (i, j, _), expr in zip(entries, reduced):
+        src.append(f"    J[{i}, {j}] = {_expr_code(printer, jn, expr)}")
+    src += ["", "", "# ---- generic integrators (engine/kernel.py, included verbatim) ----",
+            inspect.getsource(kernel)]
+    return "\n".join(src) + "\n"
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("OSTEOQSP_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "osteoqsp")
+    path = Path(base)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+_LOADED: dict[str, Generated] = {}
+
+
+def compile_model(model: Model) -> Generated:
+    """Generate (or reuse) the numba module of `model`."""
+    key = hashlib.sha256((model.signature() + inspect.getsource(kernel) + inspect.getsource(sys.modules[__name__]))
+                         .encode()).hexdigest()[:16]
+    if key in _LOADED:
+        return _LOADED[key]
+    path = _cache_dir() / f"osteoqsp_gen_{model.species}_{key}.py"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(generate_source(model))
+        os.replace(tmp, path)
+    name = path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    _, body = _symbols(model)
+    gen = Generated(module, {s.name: i for i, s in enumerate(model.states)},
+                    {n: i for i, n in enumerate(list(model.parameters) + [r.name for r in model.references])},
+                    [n for n, _ in body], [o.name for o in model.observables])
+    _LOADED[key] = gen
+    return gen

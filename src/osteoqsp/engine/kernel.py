@@ -1,0 +1,277 @@
+"""Generic batched integrators, compiled with numba.
+
+This file is included verbatim after the generated model functions `rhs(t, y, p, dy)` and
+`jac(t, y, p, J)` (see codegen.py); it names no molecule. Doses are events inside the compiled loop: the
+integrator stops exactly at each dose time, adds the amount to its state, and goes on.
+
+Methods: 0 = adaptive Dormand-Prince 5(4) (explicit), falling back to method 1 for a subject whose
+explicit solve fails (too many steps: a stiff stretch); 1 = ROS2, the two-stage L-stable Rosenbrock method
+of Verwer et al. (1999), order 2 with an embedded order-1 error estimate, using the generated Jacobian.
+Status per subject: 0 ok, 1 ok after fallback, 2 failed (step size underflow or too many steps),
+3 non-finite values.
+"""
+
+# ruff: noqa: F821  (rhs, jac and N_STATES are defined by the generated module above this text)
+import math as _math
+
+import numpy as _np
+from numba import njit as _njit
+from numba import prange as _prange
+
+_A21 = 1.0 / 5.0
+_A31, _A32 = 3.0 / 40.0, 9.0 / 40.0
+_A41, _A42, _A43 = 44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0
+_A51, _A52, _A53, _A54 = 19372.0 / 6561.0, -25360.0 / 2187.0, 64448.0 / 6561.0, -212.0 / 729.0
+_A61, _A62, _A63, _A64, _A65 = 9017.0 / 3168.0, -355.0 / 33.0, 46732.0 / 5247.0, 49.0 / 176.0, -5103.0 / 18656.0
+_B1, _B3, _B4, _B5, _B6 = 35.0 / 384.0, 500.0 / 1113.0, 125.0 / 192.0, -2187.0 / 6784.0, 11.0 / 84.0
+_E1, _E3, _E4, _E5, _E6, _E7 = (71.0 / 57600.0, -71.0 / 16695.0, 71.0 / 1920.0, -17253.0 / 339200.0,
+                                22.0 / 525.0, -1.0 / 40.0)
+_C2, _C3, _C4, _C5 = 0.2, 0.3, 0.8, 8.0 / 9.0
+_GAMMA = 1.0 + 1.0 / _math.sqrt(2.0)
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _norm(err, y0, y1, rtol, atol):
+    acc = 0.0
+    n = err.shape[0]
+    for i in range(n):
+        sc = atol + rtol * max(abs(y0[i]), abs(y1[i]))
+        acc += (err[i] / sc) ** 2
+    return _math.sqrt(acc / n)
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _dp5_to(t, t_end, y, p, h, rtol, atol, max_steps, work):
+    """Advance y (in place) from t to t_end with DP5; returns (h_next, steps, ok)."""
+    n = y.shape[0]
+    k1, k2, k3, k4, k5, k6, k7 = work[0], work[1], work[2], work[3], work[4], work[5], work[6]
+    ytmp, ynew, err = work[7], work[8], work[9]
+    steps = 0
+    rhs(t, y, p, k1)
+    while t < t_end:
+        if steps >= max_steps:
+            return h, steps, False
+        last = False
+        if t + h >= t_end:
+            h = t_end - t
+            last = True
+        for i in range(n):
+            ytmp[i] = y[i] + h * _A21 * k1[i]
+        rhs(t + _C2 * h, ytmp, p, k2)
+        for i in range(n):
+            ytmp[i] = y[i] + h * (_A31 * k1[i] + _A32 * k2[i])
+        rhs(t + _C3 * h, ytmp, p, k3)
+        for i in range(n):
+            ytmp[i] = y[i] + h * (_A41 * k1[i] + _A42 * k2[i] + _A43 * k3[i])
+        rhs(t + _C4 * h, ytmp, p, k4)
+        for i in range(n):
+            ytmp[i] = y[i] + h * (_A51 * k1[i] + _A52 * k2[i] + _A53 * k3[i] + _A54 * k4[i])
+        rhs(t + _C5 * h, ytmp, p, k5)
+        for i in range(n):
+            ytmp[i] = y[i] + h * (_A61 * k1[i] + _A62 * k2[i] + _A63 * k3[i] + _A64 * k4[i] + _A65 * k5[i])
+        rhs(t + h, ytmp, p, k6)
+        for i in range(n):
+            ynew[i] = y[i] + h * (_B1 * k1[i] + _B3 * k3[i] + _B4 * k4[i] + _B5 * k5[i] + _B6 * k6[i])
+        rhs(t + h, ynew, p, k7)
+        for i in range(n):
+            err[i] = h * (_E1 * k1[i] + _E3 * k3[i] + _E4 * k4[i] + _E5 * k5[i] + _E6 * k6[i] + _E7 * k7[i])
+        e = _norm(err, y, ynew, rtol, atol)
+        steps += 1
+        if not _math.isfinite(e):
+            h *= 0.1
+            if h < 1e-14 * max(1.0, abs(t)):
+                return h, steps, False
+            continue
+        if e <= 1.0:
+            t = t_end if last else t + h
+            for i in range(n):
+                y[i] = ynew[i]
+                k1[i] = k7[i]
+            fac = 0.9 * e ** (-0.2) if e > 0.0 else 5.0
+            h_next = h * min(5.0, max(0.2, fac))
+            if last:
+                return max(h_next, h), steps, True
+            h = h_next
+        else:
+            h *= max(0.2, 0.9 * e ** (-0.2))
+            if h < 1e-14 * max(1.0, abs(t)):
+                return h, steps, False
+    return h, steps, True
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _lu(a, piv):
+    n = a.shape[0]
+    for k in range(n):
+        m = k
+        big = abs(a[k, k])
+        for i in range(k + 1, n):
+            if abs(a[i, k]) > big:
+                big = abs(a[i, k])
+                m = i
+        piv[k] = m
+        if big == 0.0:
+            return False
+        if m != k:
+            for j in range(n):
+                tmp = a[k, j]
+                a[k, j] = a[m, j]
+                a[m, j] = tmp
+        for i in range(k + 1, n):
+            a[i, k] /= a[k, k]
+            f = a[i, k]
+            if f != 0.0:
+                for j in range(k + 1, n):
+                    a[i, j] -= f * a[k, j]
+    return True
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _lu_solve(a, piv, b):
+    n = a.shape[0]
+    for k in range(n):
+        m = piv[k]
+        if m != k:
+            tmp = b[k]
+            b[k] = b[m]
+            b[m] = tmp
+    for i in range(n):
+        s = b[i]
+        for j in range(i):
+            s -= a[i, j] * b[j]
+        b[i] = s
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        for j in range(i + 1, n):
+            s -= a[i, j] * b[j]
+        b[i] = s / a[i, i]
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _ros2_to(t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv):
+    """Advance y (in place) from t to t_end with ROS2; returns (h_next, steps, ok)."""
+    n = y.shape[0]
+    f0, k1, k2, ytmp, ynew, err = work[0], work[1], work[2], work[3], work[4], work[5]
+    steps = 0
+    while t < t_end:
+        if steps >= max_steps:
+            return h, steps, False
+        last = False
+        if t + h >= t_end:
+            h = t_end - t
+            last = True
+        rhs(t, y, p, f0)
+        jac(t, y, p, jmat)
+        for i in range(n):
+            for j in range(n):
+                wmat[i, j] = -_GAMMA * h * jmat[i, j]
+            wmat[i, i] += 1.0
+        if not _lu(wmat, piv):
+            return h, steps, False
+        for i in range(n):
+            k1[i] = f0[i]
+        _lu_solve(wmat, piv, k1)
+        for i in range(n):
+            ytmp[i] = y[i] + h * k1[i]
+        rhs(t + h, ytmp, p, k2)
+        for i in range(n):
+            k2[i] -= 2.0 * k1[i]
+        _lu_solve(wmat, piv, k2)
+        for i in range(n):
+            ynew[i] = y[i] + h * (1.5 * k1[i] + 0.5 * k2[i])
+            err[i] = 0.5 * h * (k1[i] + k2[i])
+        e = _norm(err, y, ynew, rtol, atol)
+        steps += 1
+        if not _math.isfinite(e):
+            h *= 0.1
+            if h < 1e-14 * max(1.0, abs(t)):
+                return h, steps, False
+            continue
+        if e <= 1.0:
+            t = t_end if last else t + h
+            for i in range(n):
+                y[i] = ynew[i]
+            fac = 0.9 / _math.sqrt(e) if e > 0.0 else 5.0
+            h_next = h * min(5.0, max(0.2, fac))
+            if last:
+                return max(h_next, h), steps, True
+            h = h_next
+        else:
+            h *= max(0.2, 0.9 / _math.sqrt(e))
+            if h < 1e-14 * max(1.0, abs(t)):
+                return h, steps, False
+    return h, steps, True
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _advance(method, t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv):
+    if method == 0:
+        return _dp5_to(t, t_end, y, p, h, rtol, atol, max_steps, work)
+    return _ros2_to(t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv)
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_steps, out):
+    """Integrate one subject from t0 over the output grid t_out (ascending, >= t0) with dose events
+    (ev_t ascending; the first n_ev used). Writes states at t_out into out; returns (status, steps)."""
+    n = y0.shape[0]
+    y = y0.copy()
+    work = _np.empty((10, n))
+    jmat = _np.empty((n, n))
+    wmat = _np.empty((n, n))
+    piv = _np.empty(n, dtype=_np.int64)
+    t = t0
+    h = 1e-3
+    io = 0
+    ie = 0
+    steps = 0
+    status = 0
+    m = method
+    n_out = t_out.shape[0]
+    while io < n_out:
+        # outputs due now are recorded before the doses due now (a trough, as in NONMEM records)
+        while io < n_out and t_out[io] <= t:
+            for i in range(n):
+                out[io, i] = y[i]
+            io += 1
+        while ie < n_ev and ev_t[ie] <= t:
+            y[ev_i[ie]] += ev_a[ie]
+            ie += 1
+        if io >= n_out:
+            break
+        target = t_out[io]
+        if ie < n_ev and ev_t[ie] < target:
+            target = ev_t[ie]
+        ysave = y.copy()
+        hsave = h
+        h, k, ok = _advance(m, t, target, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv)
+        steps += k
+        if not ok and m == 0:
+            for i in range(n):
+                y[i] = ysave[i]
+            m = 1
+            status = 1
+            h, k, ok = _advance(m, t, target, y, p, hsave, rtol, atol, max_steps, work, jmat, wmat, piv)
+            steps += k
+        if not ok:
+            return 2, steps
+        for i in range(n):
+            if not _math.isfinite(y[i]):
+                return 3, steps
+        t = target
+    return status, steps
+
+
+@_njit(cache=True, parallel=True, error_model="numpy")
+def solve_batch(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_steps):
+    """Many subjects at once (threads over subjects). y0: (S, n), p: (S, P), t0: (S,), events: (S, E)."""
+    n_sub = y0.shape[0]
+    out = _np.full((n_sub, t_out.shape[0], y0.shape[1]), _np.nan)
+    status = _np.zeros(n_sub, dtype=_np.int64)
+    steps = _np.zeros(n_sub, dtype=_np.int64)
+    for s in _prange(n_sub):
+        st, k = solve_one(y0[s], p[s], t0[s], t_out, ev_t[s], ev_i[s], ev_a[s], n_ev[s], rtol, atol, method,
+                          max_steps, out[s])
+        status[s] = st
+        steps[s] = k
+    return out, status, steps

@@ -1,0 +1,40 @@
+"""The biology, declared once: one module per layer of SPEC section 1, parameters in params/*.csv."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from . import bone_cells, intake_pk, mk7_actions, readouts, vitamin_k_cycle
+from .declare import Model, ModelBuilder
+from .parameters import ParameterTable, load_parameters
+
+SPECIES = ("human", "rat")
+
+
+@lru_cache(maxsize=None)
+def build_model(species: str) -> Model:
+    if species not in SPECIES:
+        raise ValueError(f"species must be one of {SPECIES}, not {species!r}")
+    table = load_parameters(species)
+    m = ModelBuilder(species, {name: row.unit for name, row in table.rows.items()})
+    pk = intake_pk.declare(m)
+    cycle = vitamin_k_cycle.declare(m, pk)
+    act = mk7_actions.declare(m, pk, cycle)
+    cells = bone_cells.declare(m, pk, act)
+    readouts.declare(m, pk, cycle, act, cells)
+    return m.build()
+
+
+def history_start(species: str, values: dict[str, float]) -> float:
+    """Model time (day, <= 0) at which the subject is still at homeostasis: before the menopausal
+    transition (human) or before an ovariectomy done before the scenario (rat). The burn-in settles the
+    model there and simulates the subject's history up to the start of the scenario."""
+    if species == "human" and values.get("postmenopausal", 0.0) > 0:
+        onset = values["menopause_age"] - values["menopause_duration"]
+        return min(0.0, (onset - 1.0 - values["age0"]) * 365.25)
+    if species == "rat" and values.get("ovariectomised", 0.0) > 0 and values["ovx_day"] < 0:
+        return values["ovx_day"] - 1.0
+    return 0.0
+
+
+__all__ = ["Model", "ParameterTable", "build_model", "load_parameters", "SPECIES", "history_start"]

@@ -1,0 +1,221 @@
+"""A small symbolic layer: the model is declared once, here, as sympy expressions.
+
+A layer file (intake_pk, vitamin_k_cycle, bone_cells, mk7_actions, readouts) calls the builder to declare
+states, parameters, intermediate quantities ("lets"), fluxes between states and observables. Every backend
+(the numba kernel, the Jacobian, the SBML export, the docs) is generated from the frozen `Model`.
+
+Units are strings in a fixed model unit system: time in day, amounts in nmol (vitamers), mg (drugs),
+concentrations in nM or pM, cells in pM (Pivonka 2008), everything else dimensionless ("1").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+TIME = sp.Symbol("t", real=True)
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    unit: str
+    description: str
+    initial: float
+    accumulator: bool = False  # bookkeeping (eliminated, excreted amounts): feeds nothing back
+
+
+@dataclass(frozen=True)
+class Let:
+    name: str
+    expr: sp.Expr
+    unit: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Flux:
+    name: str
+    expr: sp.Expr
+    source: str | None
+    target: str | None
+    unit: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A derived parameter set by the engine: the value of `expr` at the subject's reference point.
+
+    kind == "steady": evaluated at the homeostatic steady state found in the burn-in (used by the model's own
+    equations, e.g. the formation/resorption balance of a bone site); kind == "start": evaluated at the start
+    of the scenario (used by observables reported relative to the subject's own baseline).
+    """
+
+    name: str
+    expr: sp.Expr
+    kind: str
+
+
+@dataclass(frozen=True)
+class Observable:
+    name: str
+    expr: sp.Expr
+    unit: str
+    description: str
+
+
+@dataclass(frozen=True)
+class DoseTarget:
+    """Where an oral dose of an agent goes, and the factor turning the dosed unit into the state's unit."""
+
+    agent: str
+    state: str
+    dose_unit: str
+    factor: float
+
+
+@dataclass(frozen=True)
+class Model:
+    species: str
+    states: tuple[State, ...]
+    parameters: tuple[str, ...]
+    parameter_units: dict[str, str]  # the unit each parameter has in the equations
+    lets: tuple[Let, ...]
+    fluxes: tuple[Flux, ...]
+    references: tuple[Reference, ...]
+    observables: tuple[Observable, ...]
+    dose_targets: tuple[DoseTarget, ...]
+    layer_of: dict[str, str]  # name of a state, let, flux or observable -> layer that declared it
+
+    @property
+    def state_names(self) -> list[str]:
+        return [s.name for s in self.states]
+
+    @property
+    def observable_names(self) -> list[str]:
+        return [o.name for o in self.observables]
+
+    def rates(self) -> dict[str, sp.Expr]:
+        """d(state)/dt as the sum of its in- and out-fluxes."""
+        rates: dict[str, sp.Expr] = {s.name: sp.Integer(0) for s in self.states}
+        for f in self.fluxes:
+            sym = sp.Symbol(f.name, real=True)
+            if f.source is not None:
+                rates[f.source] -= sym
+            if f.target is not None:
+                rates[f.target] += sym
+        return rates
+
+    def signature(self) -> str:
+        """A text that changes whenever any equation, name or order changes (for code caches)."""
+        parts = [self.species]
+        parts += [f"S {s.name} {s.initial!r} {s.accumulator}" for s in self.states]
+        parts += [f"P {p}" for p in self.parameters]
+        parts += [f"L {x.name} {sp.srepr(x.expr)}" for x in self.lets]
+        parts += [f"F {x.name} {x.source} {x.target} {sp.srepr(x.expr)}" for x in self.fluxes]
+        parts += [f"R {x.name} {x.kind} {sp.srepr(x.expr)}" for x in self.references]
+        parts += [f"O {x.name} {sp.srepr(x.expr)}" for x in self.observables]
+        return "\n".join(parts)
+
+
+@dataclass
+class ModelBuilder:
+    """Collects declarations; `build()` checks that every name is defined before use and freezes them."""
+
+    species: str
+    parameter_units: dict[str, str]  # the species' parameter table: name -> unit
+    _states: list[State] = field(default_factory=list)
+    _params: dict[str, str] = field(default_factory=dict)  # parameter -> unit the equations use
+    _lets: list[Let] = field(default_factory=list)
+    _fluxes: list[Flux] = field(default_factory=list)
+    _refs: list[Reference] = field(default_factory=list)
+    _obs: list[Observable] = field(default_factory=list)
+    _doses: list[DoseTarget] = field(default_factory=list)
+    _layer: str = ""
+    _layer_of: dict[str, str] = field(default_factory=dict)
+    _names: set[str] = field(default_factory=set)
+
+    t = TIME
+
+    def layer(self, name: str) -> None:
+        self._layer = name
+
+    def _claim(self, name: str) -> sp.Symbol:
+        if name in self._names:
+            raise ValueError(f"name declared twice: {name}")
+        self._names.add(name)
+        self._layer_of[name] = self._layer
+        return sp.Symbol(name, real=True)
+
+    def p(self, name: str, unit: str) -> sp.Symbol:
+        """A parameter from the species table, which must hold it in (a unit convertible to) `unit`."""
+        if name not in self.parameter_units:
+            raise KeyError(f"parameter {name!r} is not in the {self.species} parameter table")
+        if name not in self._params:
+            self._params[name] = unit
+            self._names.add(name)
+            self._layer_of[name] = self._layer
+        elif self._params[name] != unit:
+            raise ValueError(f"parameter {name} used in {unit} and in {self._params[name]}")
+        return sp.Symbol(name, real=True)
+
+    def state(self, name: str, unit: str, description: str, initial: float = 0.0,
+              accumulator: bool = False) -> sp.Symbol:
+        self._states.append(State(name, unit, description, initial, accumulator))
+        return self._claim(name)
+
+    def let(self, name: str, expr: sp.Expr | float, unit: str, description: str) -> sp.Symbol:
+        self._lets.append(Let(name, sp.sympify(expr), unit, description))
+        return self._claim(name)
+
+    def flux(self, name: str, expr: sp.Expr, source: sp.Symbol | None, target: sp.Symbol | None,
+             unit: str, description: str) -> sp.Symbol:
+        src = None if source is None else source.name
+        dst = None if target is None else target.name
+        self._fluxes.append(Flux(name, sp.sympify(expr), src, dst, unit, description))
+        return self._claim(name)
+
+    def reference(self, name: str, expr: sp.Expr, kind: str = "steady") -> sp.Symbol:
+        if kind not in ("steady", "start"):
+            raise ValueError(kind)
+        self._refs.append(Reference(name, sp.sympify(expr), kind))
+        return self._claim(name)
+
+    def observable(self, name: str, expr: sp.Expr, unit: str, description: str) -> None:
+        self._obs.append(Observable(name, sp.sympify(expr), unit, description))
+        self._claim("obs_" + name)
+
+    def dose_target(self, agent: str, state: sp.Symbol, dose_unit: str, factor: float) -> None:
+        self._doses.append(DoseTarget(agent, state.name, dose_unit, float(factor)))
+
+    def build(self) -> Model:
+        known = {str(TIME)} | set(self._params) | {r.name for r in self._refs}
+        known |= {s.name for s in self._states}
+        for x in self._lets:
+            _check_defined(x.name, x.expr, known)
+            known.add(x.name)
+        flux_names: set[str] = set()
+        for f in self._fluxes:
+            _check_defined(f.name, f.expr, known | flux_names)
+            flux_names.add(f.name)
+        for r in self._refs:
+            _check_defined(r.name, r.expr, known | flux_names)
+        for o in self._obs:
+            _check_defined(o.name, o.expr, known | flux_names)
+        acc = {s.name for s in self._states if s.accumulator}
+        for x in list(self._lets) + list(self._fluxes):
+            used = {str(s) for s in x.expr.free_symbols} & acc
+            if used:
+                raise ValueError(f"{x.name} reads accumulator state(s) {sorted(used)}")
+        return Model(self.species, tuple(self._states), tuple(self._params), dict(self._params),
+                     tuple(self._lets),
+                     tuple(self._fluxes), tuple(self._refs), tuple(self._obs), tuple(self._doses),
+                     dict(self._layer_of))
+
+
+def _check_defined(name: str, expr: sp.Expr, known: set[str]) -> None:
+    missing = {str(s) for s in expr.free_symbols} - known
+    if missing:
+        raise ValueError(f"{name} uses undefined name(s): {sorted(missing)}")

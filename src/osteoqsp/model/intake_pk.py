@@ -1,0 +1,86 @@
+"""Layer 1: intake and pharmacokinetics of the vitamers K1, MK-4, MK-7, and of warfarin.
+
+Per vitamer: gut -> lymph (chylomicrons) -> serum, with the unabsorbed part excreted in faeces; serum
+exchanges with the liver and with extra-hepatic tissue (bone); elimination from serum; MK-7 is converted
+to MK-4 in extra-hepatic tissue. Absorption falls with age. Habitual (diet) intake enters the gut as a
+zero-order input; doses enter the gut as boluses. Amounts in nmol, time in day.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .declare import ModelBuilder
+
+VITAMERS = ("k1", "mk4", "mk7")
+AGENT_OF = {"k1": "K1", "mk4": "MK-4", "mk7": "MK-7"}
+MOLAR_MASS = {"k1": 450.71, "mk4": 444.66, "mk7": 649.02}  # g/mol, from the formulas (SPEC 1.1)
+
+
+def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
+    m.layer("intake_pk")
+    age = m.let("age", m.p("age0", "year") + m.p("ageing", "1") * m.t / 365.25, "year",
+                "age for age-dependent parameters; stays at age0 when ageing is off (switch 0)")
+    above = sp.Max(age - m.p("age_abs_ref", "year"), 0)
+    absorb_age = m.let("absorption_age_factor", sp.exp(-m.p("k_abs_age", "1/year") * above), "1",
+                       "fall of intestinal absorption with age (1 at or below age_abs_ref)")
+    out: dict[str, sp.Symbol] = {"age": age}
+    for v in VITAMERS:
+        mw = sp.Float(MOLAR_MASS[v])
+        gut = m.state(f"{v}_gut", "nmol", f"{AGENT_OF[v]} in the gut lumen")
+        lymph = m.state(f"{v}_lymph", "nmol", f"{AGENT_OF[v]} in chylomicrons on the way to serum")
+        serum = m.state(f"{v}_serum_amt", "nmol", f"{AGENT_OF[v]} in serum (lipoproteins)", initial=1.0)
+        liver = m.state(f"{v}_liver", "nmol", f"{AGENT_OF[v]} in the liver (all redox forms)", initial=1.0)
+        bone = m.state(f"{v}_bone", "nmol", f"{AGENT_OF[v]} in extra-hepatic tissue incl. bone", initial=1.0)
+        faeces = m.state(f"{v}_faeces", "nmol", f"unabsorbed {AGENT_OF[v]}, cumulative", accumulator=True)
+        elim = m.state(f"{v}_eliminated", "nmol", f"{AGENT_OF[v]} eliminated, cumulative", accumulator=True)
+        scale = m.p("pk_rate_scale", "1")
+        ka = m.p(f"ka_{v}", "1/day") * scale
+        frac = m.let(f"f_abs_{v}_now", m.p(f"f_abs_{v}", "1") * absorb_age, "1",
+                     f"fraction of an oral {AGENT_OF[v]} dose absorbed at the current age")
+        habitual = m.p(f"intake_{v}", "ug/day") * m.p(f"bioav_diet_{v}", "1")
+        diet = m.p(f"diet_{v}", "ug/day") * sp.Piecewise((1, m.t > 0), (0, True))
+        m.flux(f"{v}_intake", (habitual + diet) * 1000 / mw, None, gut, "nmol/day",
+               "habitual diet (species table) plus the scenario diet (after t = 0)")
+        m.flux(f"{v}_absorption", frac * ka * gut, gut, lymph, "nmol/day", "uptake into enterocytes")
+        m.flux(f"{v}_unabsorbed", (1 - frac) * ka * gut, gut, faeces, "nmol/day", "faecal loss")
+        m.flux(f"{v}_lymph_to_serum", ka * lymph, lymph, serum, "nmol/day", "chylomicron transport")
+        m.flux(f"{v}_serum_to_liver", scale * m.p(f"k_sl_{v}", "1/day") * serum, serum, liver, "nmol/day", "")
+        m.flux(f"{v}_liver_to_serum", scale * m.p(f"k_ls_{v}", "1/day") * liver, liver, serum, "nmol/day", "")
+        m.flux(f"{v}_serum_to_bone", scale * m.p(f"k_sb_{v}", "1/day") * serum, serum, bone, "nmol/day", "")
+        m.flux(f"{v}_bone_to_serum", scale * m.p(f"k_bs_{v}", "1/day") * bone, bone, serum, "nmol/day", "")
+        m.flux(f"{v}_elimination", scale * m.p(f"kel_{v}", "1/day") * serum, serum, elim, "nmol/day",
+               "elimination from serum")
+        m.flux(f"{v}_hepatic_catabolism", scale * m.p(f"kcat_liver_{v}", "1/day") * liver, liver, elim, "nmol/day",
+               "side-chain catabolism in the liver, biliary and urinary excretion")
+        conc = m.let(f"{v}_serum_nM", serum / m.p(f"v_serum_{v}", "L"), "nM", f"serum {AGENT_OF[v]}")
+        out[v + "_gut"] = gut
+        out[v + "_liver"] = liver
+        out[v + "_bone"] = bone
+        out[v + "_serum_nM"] = conc
+        m.dose_target(AGENT_OF[v], gut, "ug", 1000.0 / MOLAR_MASS[v])
+    converted = m.state("mk7_converted_to_mk4", "nmol", "MK-7 converted to MK-4, cumulative",
+                        accumulator=True)
+    conv = m.flux("mk7_to_mk4", m.p("pk_rate_scale", "1") * m.p("k_mk7_mk4", "1/day")
+                  * out["mk7_bone"], out["mk7_bone"],
+                  out["mk4_bone"], "nmol/day", "side-chain exchange (UBIAD1) in extra-hepatic tissue")
+    m.flux("mk7_to_mk4_tally", conv, None, converted, "nmol/day", "bookkeeping of the conversion")
+
+    # warfarin (Wajima 2009 one-compartment PK with first-order absorption), amounts in mg
+    w_gut = m.state("warfarin_gut", "mg", "warfarin in the gut")
+    w_c = m.state("warfarin_central", "mg", "warfarin in plasma")
+    m.flux("warfarin_absorption", m.p("ka_warfarin", "1/day") * w_gut, w_gut, w_c, "mg/day", "")
+    m.flux("warfarin_elimination", m.p("kel_warfarin", "1/day") * w_c, w_c, None, "mg/day", "")
+    out["warfarin_conc"] = m.let("warfarin_conc", w_c / m.p("v_warfarin", "L"), "mg/L", "plasma warfarin")
+    m.dose_target("warfarin", w_gut, "mg", 1.0)
+
+    # calcium, vitamin D3 and zinc supplements: exposure compartments driving their effects (amounts)
+    for agent, name, unit in (("calcium", "calcium", "mg"), ("vitamin-D3", "vitamin_d3", "ug"),
+                              ("zinc", "zinc", "mg")):
+        x = m.state(f"{name}_exposure", unit, f"{agent} supplement exposure (absorbed, not yet cleared)")
+        m.flux(f"{name}_clearance", m.p(f"k_{name}", "1/day") * x, x, None, f"{unit}/day", "")
+        rel = m.let(f"{name}_effect", x / (x + m.p(f"{name}_50", unit)), "1",
+                    f"saturable effect of the {agent} supplement (0 to 1)")
+        out[name + "_effect"] = rel
+        m.dose_target(agent, x, unit, 1.0)
+    return out

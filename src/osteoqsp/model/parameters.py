@@ -1,0 +1,60 @@
+"""Parameter tables: one row per parameter with value, unit, status and reference.
+
+`params/common.csv` holds what both species share; `params/<species>.csv` adds or overrides. Status is one
+of: literature (value read from the reference), assumed (a choice stated in the reference column),
+fitted (chosen so that the model meets the target named in the reference column), scenario (set by the
+scenario file; the value is the default). Values are converted with pint to the unit each equation uses.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from ..units import convert
+
+STATUSES = ("literature", "assumed", "fitted", "scenario")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    value: float
+    unit: str
+    status: str
+    reference: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ParameterTable:
+    species: str
+    rows: dict[str, Parameter]
+
+    def value_in(self, name: str, unit: str) -> float:
+        row = self.rows[name]
+        return convert(row.value, row.unit, unit)
+
+
+def _read(filename: str) -> dict[str, Parameter]:
+    text = resources.files("osteoqsp.model").joinpath("params", filename).read_text()
+    rows: dict[str, Parameter] = {}
+    for rec in csv.DictReader(line for line in text.splitlines() if not line.startswith("#")):
+        name = rec["name"].strip()
+        status = rec["status"].strip()
+        if status not in STATUSES:
+            raise ValueError(f"{filename}: {name}: status {status!r} not in {STATUSES}")
+        if not rec["reference"].strip():
+            raise ValueError(f"{filename}: {name}: no reference")
+        rows[name] = Parameter(name, float(rec["value"]), rec["unit"].strip(), status, rec["reference"].strip(),
+                               rec["description"].strip())
+    return rows
+
+
+@lru_cache(maxsize=None)
+def load_parameters(species: str) -> ParameterTable:
+    rows = _read("common.csv")
+    rows.update(_read(f"{species}.csv"))
+    return ParameterTable(species, rows)

@@ -1,0 +1,374 @@
+"""Scenario files: validation (pydantic), units (pint), regimens -> dose events and subject parameters.
+
+A scenario is data. `Scenario.from_yaml` reads and validates it; every user error becomes a
+`ScenarioError` whose message names the field and the reason in one line.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .units import UREG, convert
+
+MAX_DURATION_DAY = 100 * 365.25
+MAX_POPULATION = 1_000_000
+AGENT_UNITS = {"K1": "ug", "MK-4": "ug", "MK-7": "ug", "warfarin": "mg", "calcium": "mg", "vitamin-D3": "ug",
+               "zinc": "mg"}
+MAX_DOSE = {"K1": 100_000.0, "MK-4": 100_000.0, "MK-7": 100_000.0, "warfarin": 50.0, "calcium": 5000.0,
+            "vitamin-D3": 2500.0, "zinc": 300.0}  # per administration, in AGENT_UNITS; beyond is absurd
+VITAMER_PARAM = {"K1": "k1", "MK-4": "mk4", "MK-7": "mk7"}
+
+
+class ScenarioError(ValueError):
+    """A user error in a scenario: one line naming the field and the reason."""
+
+
+@dataclass(frozen=True)
+class Food:
+    name: str
+    vitamer: str
+    content_ug_per_100g: float
+    relative_bioavailability: float
+    reference: str
+
+
+@lru_cache(maxsize=1)
+def food_table() -> dict[str, Food]:
+    text = resources.files("osteoqsp.model").joinpath("foods.csv").read_text()
+    return {r["food"]: Food(r["food"], r["vitamer"], float(r["content_ug_per_100g"]),
+                            float(r["relative_bioavailability"]), r["reference"])
+            for r in csv.DictReader(text.splitlines())}
+
+
+def quantity(value: Any, unit: str, field: str) -> float:
+    """'3 year' -> 1095.75 (in `unit`); errors name the field."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"needs a quantity with a unit, e.g. '1 {unit}'")
+    if isinstance(value, (int, float)):
+        raise ValueError(f"{value!r} has no unit (write e.g. '{value} {unit}')")
+    text = str(value).strip()
+    try:
+        q = UREG.Quantity(text)
+    except Exception as exc:  # pint raises many kinds
+        raise ValueError(f"cannot read {text!r} as a quantity ({type(exc).__name__})") from None
+    if q.unitless:
+        raise ValueError(f"{text!r} has no unit (write e.g. '{text} {unit}')")
+    try:
+        out = float(q.to(unit if unit != "1" else "dimensionless").magnitude)
+    except Exception:
+        raise ValueError(f"{text!r} is not in a unit of {unit}") from None
+    if not math.isfinite(out):
+        raise ValueError(f"{text!r} is not finite")
+    return out
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Subject(_Strict):
+    sex: Literal["female", "male"] = "female"
+    age: float = Field(default=None)  # type: ignore[assignment]
+    menopause_age: float | None = None
+    ovariectomy: float | None = None
+    body_weight: float | None = None
+    ageing: bool = True
+
+    @field_validator("age", "menopause_age", mode="before")
+    @classmethod
+    def _years(cls, v: Any) -> float | None:
+        if v is None:
+            return None
+        x = quantity(v, "year", "age")
+        if not 0 <= x <= 120:
+            raise ValueError(f"{v!r} is outside 0-120 year")
+        return x
+
+    @field_validator("ovariectomy", mode="before")
+    @classmethod
+    def _day(cls, v: Any) -> float | None:
+        return None if v is None else quantity(v, "day", "ovariectomy")
+
+    @field_validator("body_weight", mode="before")
+    @classmethod
+    def _kg(cls, v: Any) -> float | None:
+        if v is None:
+            return None
+        x = quantity(v, "kg", "body_weight")
+        if not 0 < x <= 300:
+            raise ValueError(f"{v!r} is outside 0-300 kg")
+        return x
+
+
+class Intake(_Strict):
+    agent: str | None = None
+    food: str | None = None
+    diet: dict[str, str] | None = None
+    dose: str | float | None = None
+    amount: str | float | None = None
+    every: float | None = None
+    start: float = 0.0
+    stop: float | None = None
+
+    @field_validator("every", "start", "stop", mode="before")
+    @classmethod
+    def _days(cls, v: Any) -> float | None:
+        return None if v is None else quantity(v, "day", "time")
+
+    @model_validator(mode="after")
+    def _check(self) -> Intake:
+        kinds = [k for k in ("agent", "food", "diet") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("give exactly one of agent, food or diet")
+        if self.agent is not None:
+            if self.agent not in AGENT_UNITS:
+                raise ValueError(f"@agent: unknown agent {self.agent!r} (known: {', '.join(AGENT_UNITS)})")
+            if self.dose is None:
+                raise ValueError(f"agent {self.agent} needs a dose, e.g. '180 {AGENT_UNITS[self.agent]}'")
+            try:
+                d = quantity(self.dose, AGENT_UNITS[self.agent], "dose")
+            except ValueError as exc:
+                raise ValueError(f"@dose: {exc}") from None
+            if d <= 0:
+                raise ValueError(f"@dose: {self.dose!r} must be positive")
+            if d > MAX_DOSE[self.agent]:
+                raise ValueError(f"@dose: {self.dose!r} is absurd for {self.agent} (more than "
+                                 f"{MAX_DOSE[self.agent]:g} {AGENT_UNITS[self.agent]} at once)")
+        if self.food is not None:
+            if self.food not in food_table():
+                raise ValueError(f"@food: unknown food {self.food!r} (known: {', '.join(food_table())})")
+            if self.amount is None:
+                raise ValueError("a food needs an amount, e.g. '40 g'")
+            try:
+                a = quantity(self.amount, "g", "amount")
+            except ValueError as exc:
+                raise ValueError(f"@amount: {exc}") from None
+            if not 0 < a <= 2000:
+                raise ValueError(f"@amount: {self.amount!r} must be above 0 and at most 2 kg")
+        if self.diet is not None:
+            for vit, content in self.diet.items():
+                if vit not in VITAMER_PARAM:
+                    raise ValueError(f"unknown diet vitamer {vit!r} (known: {', '.join(VITAMER_PARAM)})")
+                diet_content(content)
+        if self.every is not None and self.every <= 0:
+            raise ValueError("every must be a positive time")
+        if self.start < 0:
+            raise ValueError("start must not be negative")
+        if self.stop is not None and self.stop <= self.start:
+            raise ValueError("@stop: stop must come after start")
+        return self
+
+
+def diet_content(text: str) -> float:
+    """'18.8 ug/100g' -> ug per 100 g of diet."""
+    s = str(text).replace(" ", "")
+    for suffix in ("ug/100g", "µg/100g", "ug/(100g)"):
+        if s.endswith(suffix):
+            try:
+                x = float(s[: -len(suffix)])
+            except ValueError:
+                break
+            if not 0 <= x <= 1e6 or not math.isfinite(x):
+                raise ValueError(f"diet content {text!r} out of range")
+            return x
+    raise ValueError(f"diet content {text!r} must be written as 'X ug/100g'")
+
+
+PATHWAY_NAMES = ("carboxylation", "nfkb", "sxr", "osteoclast_apoptosis")
+
+
+class Population(_Strict):
+    size: int = Field(ge=1, le=MAX_POPULATION)
+    seed: int = 0
+
+
+class Scenario(_Strict):
+    name: str = "scenario"
+    species: Literal["human", "rat"] = "human"
+    subject: Subject = Subject()
+    intake: list[Intake] = []
+    pathways: dict[str, bool] = {}
+    parameters: dict[str, str | float] = {}
+    duration: float
+    save_every: float | None = None
+    population: Population | None = None
+
+    @field_validator("duration", "save_every", mode="before")
+    @classmethod
+    def _days(cls, v: Any) -> float | None:
+        return None if v is None else quantity(v, "day", "time")
+
+    @field_validator("pathways", mode="before")
+    @classmethod
+    def _pathways(cls, v: Any) -> dict[str, bool]:
+        if not isinstance(v, dict):
+            raise ValueError("must map pathway names to on/off")
+        out = {}
+        for k, x in v.items():
+            if k not in PATHWAY_NAMES:
+                raise ValueError(f"unknown pathway {k!r} (known: {', '.join(PATHWAY_NAMES)})")
+            if isinstance(x, str):
+                if x.lower() not in ("on", "off"):
+                    raise ValueError(f"{k} must be on or off")
+                x = x.lower() == "on"
+            out[k] = bool(x)
+        return out
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        if not 0 < self.duration <= MAX_DURATION_DAY:
+            raise ValueError("duration must be above 0 and at most 100 years")
+        if self.save_every is not None and not 0 < self.save_every <= self.duration:
+            raise ValueError("save_every must be above 0 and at most the duration")
+        if self.save_every is not None and self.duration / self.save_every > 2_000_000:
+            raise ValueError("save_every gives more than 2,000,000 output times")
+        s = self.subject
+        if self.species == "human":
+            if s.age is None:
+                raise ValueError("subject.age is required for a human")
+            if s.ovariectomy is not None:
+                raise ValueError("subject.ovariectomy is for rats; use menopause_age for women")
+            if s.menopause_age is not None and s.sex == "male":
+                raise ValueError("subject.menopause_age given for a male subject")
+        else:
+            if s.menopause_age is not None:
+                raise ValueError("subject.menopause_age is for humans; use ovariectomy for rats")
+        for i, item in enumerate(self.intake):
+            if item.diet is not None and self.species != "rat":
+                raise ValueError(f"intake[{i}]: diets per 100 g are for rats; give humans doses or foods")
+            if item.start >= self.duration:
+                raise ValueError(f"intake[{i}]: start is at or after the end of the scenario")
+        return self
+
+    # ---- reading ----
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Scenario:
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except FileNotFoundError:
+            raise ScenarioError(f"{path}: no such file") from None
+        except yaml.YAMLError as exc:
+            raise ScenarioError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "scenario") -> Scenario:
+        if not isinstance(data, dict):
+            raise ScenarioError(f"{source}: a scenario must be a mapping of fields")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(x) if not isinstance(x, int) else f"[{x}]" for x in err["loc"]).replace(".[", "[")
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "missing":
+                msg = "is required"
+            elif err["type"] == "extra_forbidden":
+                msg = "is not a known field"
+            if msg.startswith("@") and ": " in msg:
+                name, msg = msg[1:].split(": ", 1)
+                loc = f"{loc}.{name}" if loc else name
+            where = f"{loc}: " if loc else ""
+            raise ScenarioError(f"{source}: {where}{msg}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    # ---- what the engine needs ----
+    def output_times(self) -> np.ndarray:
+        step = self.save_every
+        if step is None:
+            step = 1.0 / 24.0 if self.duration <= 14 else 1.0
+        n = int(math.floor(self.duration / step + 1e-9))
+        t = np.arange(n + 1) * step
+        if t[-1] < self.duration - 1e-9:
+            t = np.append(t, self.duration)
+        return t
+
+
+@dataclass(frozen=True)
+class DoseEvent:
+    time: float  # day
+    state: str
+    amount: float  # in the state's unit
+    agent: str
+    label: str
+
+
+def subject_parameters(sc: Scenario, table_value) -> dict[str, float]:
+    """Scenario -> parameter values (model units) that differ from the species table."""
+    s = sc.subject
+    out: dict[str, float] = {"ageing": 1.0 if s.ageing else 0.0}
+    if s.age is not None:
+        out["age0"] = s.age
+    if sc.species == "human":
+        if s.menopause_age is not None:
+            out["menopause_age"] = s.menopause_age
+            out["postmenopausal"] = 1.0
+        else:
+            out["postmenopausal"] = 0.0
+    else:
+        out["ovariectomised"] = 0.0 if s.ovariectomy is None else 1.0
+        if s.ovariectomy is not None:
+            out["ovx_day"] = s.ovariectomy
+    for name, on in sc.pathways.items():
+        out[f"sw_{name}"] = 1.0 if on else 0.0
+    for item in sc.intake:
+        if item.diet is not None:
+            food = table_value("food_intake", "g/day")
+            for vit, content in item.diet.items():
+                key = f"diet_{VITAMER_PARAM[vit]}"
+                out[key] = out.get(key, 0.0) + diet_content(content) * food / 100.0
+    return out
+
+
+def dose_events(sc: Scenario, targets: dict[str, tuple[str, float]]) -> list[DoseEvent]:
+    """Every administration as (time, state, amount). targets: agent -> (state, factor per dose unit)."""
+    events: list[DoseEvent] = []
+    for i, item in enumerate(sc.intake):
+        if item.diet is not None:
+            continue
+        if item.agent is not None:
+            agent = item.agent
+            amount = quantity(item.dose, AGENT_UNITS[agent], "dose")
+            label = f"{agent} {item.dose}"
+        else:
+            food = food_table()[item.food]  # type: ignore[index]
+            agent = food.vitamer
+            grams = quantity(item.amount, "g", "amount")
+            amount = grams * food.content_ug_per_100g / 100.0 * food.relative_bioavailability
+            label = f"{item.food} {item.amount}"
+        state, factor = targets[agent]
+        end = sc.duration if item.stop is None else min(item.stop, sc.duration)
+        if item.every is None:
+            times = [item.start]
+        else:
+            n = int(math.floor((end - item.start) / item.every - 1e-9)) + 1
+            times = [item.start + k * item.every for k in range(max(n, 0))]
+            times = [t for t in times if t < end]
+        events += [DoseEvent(t, state, amount * factor, agent, label) for t in times]
+    events.sort(key=lambda e: e.time)
+    return events
+
+
+def convert_override(name: str, value: str | float, unit: str) -> float:
+    if isinstance(value, (int, float)):
+        if unit not in ("1", ""):
+            raise ScenarioError(f"parameters.{name}: {value!r} has no unit (model unit is {unit})")
+        return float(value)
+    try:
+        q = UREG.Quantity(str(value))
+        return convert(float(q.magnitude), f"{q.units}", unit)
+    except Exception:
+        raise ScenarioError(f"parameters.{name}: {value!r} is not a quantity in {unit}") from None

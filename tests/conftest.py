@@ -1,0 +1,33 @@
+"""Shared fixtures: built-in scenarios are simulated once per test session."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from osteoqsp import Result, Scenario, simulate
+
+
+def builtin(name: str) -> Scenario:
+    return Scenario.from_yaml(resources.files("osteoqsp").joinpath("scenarios", f"{name}.yaml"))
+
+
+@lru_cache(maxsize=None)
+def _run_builtin(name: str) -> Result:
+    return simulate(builtin(name))
+
+
+def run_builtin(name: str) -> Result:
+    return _run_builtin(name)
+
+
+def run_dict(data: dict[str, Any], **parameters: float) -> Result:
+    return simulate(Scenario.from_dict(data), parameters=parameters or None)
+
+
+@pytest.fixture(scope="session")
+def woman58() -> dict[str, Any]:
+    return {"sex": "female", "age": "58 year", "menopause_age": "51 year"}

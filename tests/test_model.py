@@ -1,0 +1,116 @@
+"""Physical sanity of the declared model: homeostasis, mass balance, no negative amounts, units, parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from osteoqsp.model import build_model, load_parameters
+from osteoqsp.model.intake_pk import MOLAR_MASS, VITAMERS
+from osteoqsp.model.parameters import STATUSES
+from osteoqsp.scenario import Scenario, dose_events
+from osteoqsp.simulation import engine_for
+from tests.conftest import run_builtin, run_dict
+
+
+@pytest.mark.parametrize("subject", [{"sex": "male", "age": "40 year", "ageing": False},
+                                     {"sex": "female", "age": "30 year", "ageing": False}])
+def test_homeostasis_ten_years_without_intervention(subject):
+    r = run_dict({"species": "human", "subject": subject, "duration": "10 year", "save_every": "30 day"})
+    obs = r.observables
+    scale = np.maximum(np.abs(obs[0]), 1.0)  # % changes start at 0: judged against 1 %
+    assert np.max(np.abs(obs - obs[0]) / scale) < 1e-6
+
+
+def test_homeostasis_rat_sham():
+    r = run_dict({"species": "rat", "subject": {"age": "90 day"}, "duration": "180 day"})
+    assert np.max(np.abs(r.observables - r.observables[0]) / np.maximum(np.abs(r.observables[0]), 1.0)) < 1e-6
+
+
+@pytest.mark.parametrize("agent", ["K1", "MK-4", "MK-7"])
+def test_mass_balance_of_each_vitamer(agent):
+    v = {"K1": "k1", "MK-4": "mk4", "MK-7": "mk7"}[agent]
+    r = run_dict({"species": "human", "subject": {"sex": "female", "age": "45 year"},
+                  "intake": [{"agent": agent, "dose": "420 ug", "every": "1 day", "stop": "5 day"}],
+                  "duration": "20 day"})
+    eng = engine_for("human")
+    dosed = 5 * 420 * 1000 / MOLAR_MASS[v]
+    habitual = r.parameters[f"intake_{v}"] * r.parameters[f"bioav_diet_{v}"] * 1000 / MOLAR_MASS[v] * 20
+    parts = [f"{v}_{c}" for c in ("gut", "lymph", "serum_amt", "liver", "bone", "faeces", "eliminated")]
+    total = sum(r[p] for p in parts)
+    if v == "mk7":
+        total = total + r["mk7_converted_to_mk4"]  # converted amounts leave MK-7
+    if v == "mk4":
+        total = total - r["mk7_converted_to_mk4"]  # and arrive in MK-4
+    gained = total[-1] - total[0]
+    assert gained == pytest.approx(dosed + habitual, rel=1e-6)
+    # dosed = absorbed + unabsorbed; absorbed = in body + eliminated + converted
+    absorbed = gained - (r[f"{v}_faeces"][-1] - r[f"{v}_faeces"][0]) - (r[f"{v}_gut"][-1] - r[f"{v}_gut"][0])
+    assert absorbed > 0 and eng.n_states == len(eng.model.states)
+
+
+@pytest.mark.parametrize("name", ["knapen2013-mk7", "warfarin-mk7", "yamaguchi-ovx-77d-mk7", "sato2012-mk7-single"])
+def test_no_negative_amounts(name):
+    r = run_builtin(name)
+    scale = np.maximum(np.max(np.abs(r.states), axis=0), 1e-30)
+    assert np.all(r.states >= -1e-9 * scale)
+    for col in ("mk7_serum", "k1_serum", "oc_total", "ucoc", "coc", "dp_ucmgp"):
+        assert np.all(r[col] >= -1e-9 * np.max(np.abs(r[col])))
+
+
+def test_unit_conversions_of_doses():
+    eng = engine_for("human")
+    targets = {d.agent: (d.state, d.factor) for d in eng.model.dose_targets}
+    for agent, nmol in (("MK-7", 647.0), ("MK-4", 945.0)):
+        sc = Scenario.from_dict({"subject": {"age": "60 year"}, "intake": [{"agent": agent, "dose": "420 ug"}],
+                                 "duration": "1 day"})
+        assert dose_events(sc, targets)[0].amount == pytest.approx(nmol, abs=0.5)
+    sc = Scenario.from_dict({"subject": {"age": "60 year"}, "intake": [{"agent": "MK-7", "dose": "0.42 mg"}],
+                             "duration": "1 day"})
+    assert dose_events(sc, targets)[0].amount == pytest.approx(647.1, abs=0.1)
+    assert MOLAR_MASS == {"k1": 450.71, "mk4": 444.66, "mk7": 649.02} and set(VITAMERS) == set(MOLAR_MASS)
+
+
+def test_daily_regimen_has_one_dose_per_day_until_stop():
+    eng = engine_for("human")
+    targets = {d.agent: (d.state, d.factor) for d in eng.model.dose_targets}
+    sc = Scenario.from_dict({"subject": {"age": "60 year"}, "duration": "30 day",
+                             "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day", "start": "2 day",
+                                         "stop": "12 day"}]})
+    ev = dose_events(sc, targets)
+    assert [e.time for e in ev] == [float(d) for d in range(2, 12)]
+
+
+@pytest.mark.parametrize("species", ["human", "rat"])
+def test_every_parameter_has_unit_status_and_reference(species):
+    model = build_model(species)
+    table = load_parameters(species)
+    for name in model.parameters:
+        row = table.rows[name]
+        assert row.status in STATUSES and row.reference and row.unit
+        table.value_in(name, model.parameter_units[name])  # the unit converts to the one the equation uses
+
+
+def test_doses_after_the_end_do_not_change_the_result():
+    a = run_dict({"subject": {"age": "50 year"}, "duration": "10 day",
+                  "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day", "stop": "5 day"}]})
+    b = run_dict({"subject": {"age": "50 year"}, "duration": "10 day",
+                  "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day", "start": "0 day", "stop": "5 day"}]})
+    assert np.array_equal(a.observables, b.observables)
+
+
+def test_same_inputs_same_results():
+    sc = {"subject": {"age": "58 year", "menopause_age": "51 year"}, "duration": "60 day",
+          "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}]}
+    assert np.array_equal(run_dict(sc).observables, run_dict(sc).observables)
+
+
+def test_implicit_fallback_agrees_with_explicit():
+    from osteoqsp import SolverSettings, simulate
+
+    sc = Scenario.from_dict({"subject": {"age": "58 year", "menopause_age": "51 year"}, "duration": "30 day",
+                             "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}]})
+    a = simulate(sc, settings=SolverSettings(method="dopri5", rtol=1e-10, atol=1e-16))
+    b = simulate(sc, settings=SolverSettings(method="ros2", rtol=1e-8, atol=1e-14))
+    for name in ("mk7_serum", "ucoc_ratio", "osteoclasts", "bmd_lumbar_spine"):
+        assert np.allclose(a[name], b[name], rtol=1e-3, atol=1e-5), name

@@ -1,0 +1,112 @@
+"""Scenario validation (one clear line per error) and the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from osteoqsp import Scenario, ScenarioError
+from osteoqsp.cli import builtin_scenarios, main
+
+GOOD = {"name": "t", "species": "human", "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"},
+        "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}], "duration": "20 day"}
+
+
+def with_(path: str, value):
+    import copy
+
+    d = copy.deepcopy(GOOD)
+    keys = path.split(".")
+    node = d
+    for k in keys[:-1]:
+        node = node[int(k)] if isinstance(node, list) else node[k]
+    last = keys[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return d
+
+
+@pytest.mark.parametrize("path,value,fragment", [
+    ("intake.0.agent", "MK-9", "unknown agent"),
+    ("intake.0.dose", "180", "has no unit"),
+    ("intake.0.dose", 180, "has no unit"),
+    ("intake.0.dose", "180 m", "not in a unit of ug"),
+    ("intake.0.dose", "-5 ug", "must be positive"),
+    ("intake.0.dose", "5 kg", "absurd"),
+    ("intake.0.stop", "0 day", "stop must come after start"),
+    ("duration", "101 year", "at most 100 years"),
+    ("duration", "3", "has no unit"),
+    ("subject.age", "300 year", "outside 0-120"),
+    ("species", "mouse", "species"),
+    ("pathways", {"magic": "on"}, "unknown pathway"),
+])
+def test_bad_input_one_clear_line(path, value, fragment):
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_dict(with_(path, value), source="s.yaml")
+    msg = str(info.value)
+    assert fragment in msg and "\n" not in msg and msg.startswith("s.yaml:")
+
+
+def test_unknown_food_and_field():
+    d = dict(GOOD, intake=[{"food": "pizza", "amount": "100 g"}])
+    with pytest.raises(ScenarioError, match="unknown food 'pizza'"):
+        Scenario.from_dict(d)
+    with pytest.raises(ScenarioError, match="colour: is not a known field"):
+        Scenario.from_dict(dict(GOOD, colour="red"))
+
+
+def test_population_is_rejected_clearly():
+    from osteoqsp import simulate
+
+    sc = Scenario.from_dict(dict(GOOD, population={"size": 10, "seed": 1}))
+    with pytest.raises(ScenarioError, match="population"):
+        simulate(sc)
+
+
+def test_builtin_scenarios_all_load():
+    names = builtin_scenarios()
+    for required in ("sato2012-mk7-single", "sato2012-mk4-single", "theuwissen2012-180ug", "knapen2013-placebo",
+                     "knapen2013-mk7", "kanellakis2012-cadk2", "yamaguchi-ovx-77d-mk7", "yamaguchi-ovx-150d-18p8",
+                     "tsukamoto2000-natto", "warfarin-mk7"):
+        assert required in names
+    from importlib import resources
+    for name in names:
+        Scenario.from_yaml(resources.files("osteoqsp").joinpath("scenarios", f"{name}.yaml"))
+
+
+def test_cli_simulate_writes_outputs(tmp_path, capsys):
+    f = tmp_path / "s.yaml"
+    import yaml
+
+    f.write_text(yaml.safe_dump(GOOD))
+    out = tmp_path / "out"
+    assert main(["simulate", str(f), "-o", str(out)]) == 0
+    df = pd.read_csv(out / "timecourse.csv")
+    assert list(df.columns[:4]) == ["time_day", "mk7_serum", "mk4_serum", "k1_serum"]
+    assert "bmd_lumbar_spine" in df.columns and len(df) == 21
+    run = json.loads((out / "run.json").read_text())
+    assert run["scenario"]["name"] == "t" and "parameters" in run and run["solver"]["status"] == 0
+    assert (out / "figures" / "bone_mass.png").stat().st_size > 1000
+
+
+def test_cli_bad_input_exit_2_no_traceback_nothing_written(tmp_path, capsys):
+    f = tmp_path / "bad.yaml"
+    f.write_text("species: human\nsubject: {age: 58 year}\nintake: [{agent: MK-7, dose: 180}]\nduration: 1 year\n")
+    out = tmp_path / "out"
+    assert main(["simulate", str(f), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "intake[0].dose" in err and "Traceback" not in err
+    assert not out.exists()
+    assert main(["simulate", str(tmp_path / "missing.yaml"), "-o", str(out)]) == 2
+    f.write_text("species: human\n  bad: [yaml\n")
+    assert main(["simulate", str(f), "-o", str(out)]) == 2
+    assert not out.exists()
+
+
+def test_cli_scenarios_lists(capsys):
+    assert main(["scenarios"]) == 0
+    assert "knapen2013-mk7" in capsys.readouterr().out
