@@ -114,3 +114,17 @@ def test_implicit_fallback_agrees_with_explicit():
     b = simulate(sc, settings=SolverSettings(method="ros2", rtol=1e-8, atol=1e-14))
     for name in ("mk7_serum", "ucoc_ratio", "osteoclasts", "bmd_lumbar_spine"):
         assert np.allclose(a[name], b[name], rtol=1e-3, atol=1e-5), name
+
+
+SPEC_UNITS = {"mk7_serum": "ng/mL", "mk4_serum": "ng/mL", "k1_serum": "ng/mL", "oc_total": "ng/mL", "ucoc": "ng/mL",
+              "coc": "ng/mL", "ucoc_ratio": "1", "dp_ucmgp": "pmol/L", "inr": "1", "osteoblasts": "1",
+              "osteoclasts": "1", "rankl": "1", "opg": "1", "nfkb": "1", "alp": "1", "ctx": "1"}
+HUMAN_ONLY = {f"bmd_{s}": "%" for s in ("lumbar_spine", "femoral_neck", "total_hip", "total_body")}
+RAT_ONLY = {"femur_dry_weight": "%", "femur_calcium": "%", "femur_bmd": "%", "tibia_bvtv": "%"}
+
+
+@pytest.mark.parametrize("species,extra", [("human", HUMAN_ONLY), ("rat", RAT_ONLY)])
+def test_observables_have_spec_names_and_units(species, extra):
+    units = {o.name: o.unit for o in build_model(species).observables}
+    for name, unit in {**SPEC_UNITS, **extra}.items():
+        assert units.get(name) == unit, name

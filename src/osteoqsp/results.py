@@ -117,6 +117,7 @@ class Result:
             ax.set_ylabel(self.observable_units[n])
             ax.set_xlabel("time (year)" if years else "time (day)")
             ax.grid(alpha=0.3)
+            ax.ticklabel_format(axis="y", useOffset=False)
         for ax in list(axes.flat)[len(names):]:
             ax.axis("off")
         fig.suptitle(title or self.scenario.name)

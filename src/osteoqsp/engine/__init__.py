@@ -23,8 +23,8 @@ METHODS = {"dopri5": 0, "ros2": 1}
 @dataclass(frozen=True)
 class SolverSettings:
     method: str = "dopri5"
-    rtol: float = 1e-8
-    atol: float = 1e-14
+    rtol: float = 1e-7
+    atol: float = 1e-13
     max_steps: int = 2_000_000
 
     def __post_init__(self) -> None:
