@@ -128,3 +128,21 @@ def test_observables_have_spec_names_and_units(species, extra):
     units = {o.name: o.unit for o in build_model(species).observables}
     for name, unit in {**SPEC_UNITS, **extra}.items():
         assert units.get(name) == unit, name
+
+
+def test_typical_baseline_is_physiological():
+    woman = run_dict({"species": "human", "subject": {"sex": "female", "age": "60 year", "menopause_age": "51 year"},
+                      "duration": "1 day"})
+    adult = run_dict({"species": "human", "subject": {"sex": "female", "age": "35 year"}, "duration": "1 day"})
+    k1_nmol_l = adult["k1_serum"][0] * 1000 / 450.71
+    assert 0.6 <= k1_nmol_l <= 1.5  # Thane 2006: 0.94 nmol/L (UK adults 19-64)
+    assert 0.2 <= woman["mk7_serum"][0] <= 0.6  # Kaneki 2001: 0.37 +/- 0.20 ng/mL, British postmenopausal women
+    for r in (woman, adult):
+        assert 0.10 <= r["ucoc_ratio"][0] <= 0.40 and r["hepatic_carboxylation"][0] > 0.95
+        assert r["inr"][0] == pytest.approx(1.0, abs=0.01)
+
+
+def test_ovx_rat_tibial_bvtv_falls_towards_5_to_8_percent():
+    r = run_builtin("wronski-ovx-98d")
+    assert r["tibia_bvtv"][0] == pytest.approx(17.6)  # Wronski 1987 sham
+    assert 5.0 <= r.at("tibia_bvtv", 98) <= 9.0  # Wronski 1987: 7.9 +/- 5.3 % at 14 weeks
