@@ -110,3 +110,15 @@ def test_cli_bad_input_exit_2_no_traceback_nothing_written(tmp_path, capsys):
 def test_cli_scenarios_lists(capsys):
     assert main(["scenarios"]) == 0
     assert "knapen2013-mk7" in capsys.readouterr().out
+
+
+def test_cli_export_sbml(tmp_path, capsys):
+    import libsbml
+
+    out = tmp_path / "m.xml"
+    assert main(["export", "sbml", "sato2012-mk7-single", "-o", str(out)]) == 0
+    doc = libsbml.readSBMLFromFile(str(out))
+    model = doc.getModel()
+    assert doc.getLevel() == 3 and model.getNumEvents() == 1
+    assert model.getParameter("mk7_serum") is not None and model.getNumRules() > 100
+    assert main(["export", "png", "-o", str(out)]) == 2

@@ -76,6 +76,7 @@ class Engine:
             y = newton_steady(self.mod.rhs, self.mod.jac, y, p, t_ref, self.free)
             self._set_refs(t_ref, y, p, "steady")
         y = newton_steady(self.mod.rhs, self.mod.jac, y, p, t_ref, self.free)
+        y[np.abs(y) < 1e-100] = 0.0  # remnants of the solve where the true steady state is zero
         if t_ref < 0:
             out = np.empty((1, self.n_states))
             status, _ = self.mod.solve_one(y, p, t_ref, np.array([0.0]), np.empty(0), np.empty(0, np.int64),

@@ -10,6 +10,9 @@ Nothing here names a molecule: the document is written by walking the frozen `Mo
     - the scenario's doses -> one <event> per administration time, adding the dose to the dosed state(s).
 The osteoqsp unit (and description) of each quantity is written in its notes; SBML units are left out
 except for the model's time unit (day). Time is the csymbol time (`time` in the L3 infix syntax).
+libsbml writes numbers with 15 significant digits. Vitamer amounts the subject has none of start at
+about 1e-124 (zero up to the steady-state solve): in libroadrunner, give the absolute tolerance as a vector
+(its scalar tolerance is scaled by each state's initial value and then fails at t = 0).
 
     text = to_sbml(scenario)
     write_sbml(scenario, "subject.xml")
