@@ -17,7 +17,7 @@ from ..model.declare import Model
 from .codegen import compile_model
 from .steady import SteadyStateError, newton_steady
 
-METHODS = {"dopri5": 0, "ros2": 1}
+METHODS = {"dopri5": 0, "rodas4": 1}
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class Engine:
             out = np.empty((1, self.n_states))
             status, _ = self.mod.solve_one(y, p, t_ref, np.array([0.0]), np.empty(0), np.empty(0, np.int64),
                                            np.empty(0), 0, max(settings.rtol, 1e-8), max(settings.atol, 1e-14),
-                                           METHODS["ros2"],
+                                           METHODS["rodas4"],
                                            settings.max_steps, out)
             if status >= 2:
                 raise SolveError(f"history from t = {t_ref:.1f} day failed (status {status})")
