@@ -42,6 +42,16 @@ def _norm(err, y0, y1, rtol, atol):
 
 
 @_njit(cache=True, nogil=True, error_model="numpy")
+def _step_factor(e, expo):
+    """Step-size factor from the scaled error norm e of a method whose error is O(h^(1/expo))."""
+    if not _math.isfinite(e):
+        return 0.1
+    if e == 0.0:
+        return 5.0
+    return min(5.0, max(0.2, 0.9 * e ** (-expo)))
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
 def _dp5_to(t, t_end, y, p, h, rtol, atol, max_steps, work):
     """Advance y (in place) from t to t_end with DP5; returns (h_next, steps, ok)."""
     n = y.shape[0]
@@ -78,25 +88,19 @@ def _dp5_to(t, t_end, y, p, h, rtol, atol, max_steps, work):
             err[i] = h * (_E1 * k1[i] + _E3 * k3[i] + _E4 * k4[i] + _E5 * k5[i] + _E6 * k6[i] + _E7 * k7[i])
         e = _norm(err, y, ynew, rtol, atol)
         steps += 1
-        if not _math.isfinite(e):
-            h *= 0.1
+        factor = _step_factor(e, 0.2)
+        if not e <= 1.0:  # rejected (or not finite): retry with a smaller step
+            h *= factor
             if h < 1e-14 * max(1.0, abs(t)):
                 return h, steps, False
             continue
-        if e <= 1.0:
-            t = t_end if last else t + h
-            for i in range(n):
-                y[i] = ynew[i]
-                k1[i] = k7[i]
-            fac = 0.9 * e ** (-0.2) if e > 0.0 else 5.0
-            h_next = h * min(5.0, max(0.2, fac))
-            if last:
-                return max(h_next, h), steps, True
-            h = h_next
-        else:
-            h *= max(0.2, 0.9 * e ** (-0.2))
-            if h < 1e-14 * max(1.0, abs(t)):
-                return h, steps, False
+        t = t_end if last else t + h
+        for i in range(n):
+            y[i] = ynew[i]
+            k1[i] = k7[i]  # first same as last
+        if last:
+            return max(h * factor, h), steps, True
+        h *= factor
     return h, steps, True
 
 
@@ -223,24 +227,18 @@ def _rodas4_to(t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv):
             ynew[i] = ytmp[i] + k6[i]
         e = _norm(k6, y, ynew, rtol, atol)  # k6 is the difference between the order-4 and order-3 solutions
         steps += 1
-        if not _math.isfinite(e):
-            h *= 0.1
+        factor = _step_factor(e, 0.25)
+        if not e <= 1.0:  # rejected (or not finite): retry with a smaller step
+            h *= factor
             if h < 1e-14 * max(1.0, abs(t)):
                 return h, steps, False
             continue
-        if e <= 1.0:
-            t = t_end if last else t + h
-            for i in range(n):
-                y[i] = ynew[i]
-            fac = 0.9 * e ** (-0.25) if e > 0.0 else 5.0
-            h_next = h * min(5.0, max(0.2, fac))
-            if last:
-                return max(h_next, h), steps, True
-            h = h_next
-        else:
-            h *= max(0.2, 0.9 * e ** (-0.25))
-            if h < 1e-14 * max(1.0, abs(t)):
-                return h, steps, False
+        t = t_end if last else t + h
+        for i in range(n):
+            y[i] = ynew[i]
+        if last:
+            return max(h * factor, h), steps, True
+        h *= factor
     return h, steps, True
 
 
