@@ -31,19 +31,17 @@ from . import kernel
 class _Printer(PythonCodePrinter):
     """Python code for numba: math functions, no module prefixes beyond `math`."""
 
-    def _print_Max(self, expr: sp.Max) -> str:  # noqa: N802
-        args = [self._print(a) for a in expr.args]
-        out = args[0]
-        for a in args[1:]:
-            out = f"max({out}, {a})"
+    def _fold(self, func: str, expr: sp.Expr) -> str:
+        out, *rest = [self._print(a) for a in expr.args]
+        for a in rest:
+            out = f"{func}({out}, {a})"
         return out
 
+    def _print_Max(self, expr: sp.Max) -> str:  # noqa: N802
+        return self._fold("max", expr)
+
     def _print_Min(self, expr: sp.Min) -> str:  # noqa: N802
-        args = [self._print(a) for a in expr.args]
-        out = args[0]
-        for a in args[1:]:
-            out = f"min({out}, {a})"
-        return out
+        return self._fold("min", expr)
 
 
 @dataclass(frozen=True)
