@@ -8,7 +8,8 @@ Methods: 0 = adaptive Dormand-Prince 5(4) (explicit), falling back to method 1 f
 explicit solve fails (too many steps: a stiff stretch); 1 = Rodas4, the six-stage L-stable, stiffly accurate
 Rosenbrock method of Hairer & Wanner (Solving ODEs II, 1996; coefficients of their RODAS code), order 4 with
 an embedded order-3 estimate, using the generated Jacobian. The explicit time derivative of the right-hand
-side is neglected within a step (a W-method treatment of the slow forcing by age and menopause).
+side (slow forcing by age and menopause) is a finite difference taken inside the step, so that a switch at
+the step's start (a diet from t = 0) is not differentiated.
 Status per subject: 0 ok, 1 ok after fallback, 2 failed (step size underflow or too many steps),
 3 non-finite values.
 """
@@ -159,6 +160,7 @@ _RA21 = 1.544
 _RA31, _RA32 = 0.9466785280815826, 0.2557011698983284
 _RA41, _RA42, _RA43 = 3.314825187068521, 2.896124015972201, 0.9986419139977817
 _RA51, _RA52, _RA53, _RA54 = 1.221224509226641, 6.019134481288629, 12.53708332932087, -0.6878860361058950
+_RD1, _RD2, _RD3, _RD4 = 0.25, -0.1043, 0.1035, -0.0362
 _RC21 = -5.6688
 _RC31, _RC32 = -2.430093356833875, -0.2063599157091915
 _RC41, _RC42, _RC43 = -0.1073529058151375, -9.594562251023355, -20.47028614809616
@@ -172,7 +174,7 @@ def _rodas4_to(t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv):
     """Advance y (in place) from t to t_end with Rodas4; returns (h_next, steps, ok)."""
     n = y.shape[0]
     k1, k2, k3, k4, k5, k6 = work[0], work[1], work[2], work[3], work[4], work[5]
-    ytmp, ynew, f = work[6], work[7], work[8]
+    ytmp, ynew, f, ft = work[6], work[7], work[8], work[9]
     steps = 0
     while t < t_end:
         if steps >= max_steps:
@@ -189,27 +191,32 @@ def _rodas4_to(t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv):
             wmat[i, i] += inv
         if not _lu(wmat, piv):
             return h, steps, False
+        dt = 1e-7 * max(1.0, abs(t), h)
+        rhs(t + dt, y, p, ft)
+        rhs(t + 2.0 * dt, y, p, f)
+        for i in range(n):
+            ft[i] = (f[i] - ft[i]) / dt  # d(rhs)/dt inside the step
         rhs(t, y, p, f)
         for i in range(n):
-            k1[i] = f[i]
+            k1[i] = f[i] + h * _RD1 * ft[i]
         _lu_solve(wmat, piv, k1)
         for i in range(n):
             ytmp[i] = y[i] + _RA21 * k1[i]
         rhs(t + _RC2 * h, ytmp, p, f)
         for i in range(n):
-            k2[i] = f[i] + (_RC21 * k1[i]) / h
+            k2[i] = f[i] + (_RC21 * k1[i]) / h + h * _RD2 * ft[i]
         _lu_solve(wmat, piv, k2)
         for i in range(n):
             ytmp[i] = y[i] + _RA31 * k1[i] + _RA32 * k2[i]
         rhs(t + _RC3 * h, ytmp, p, f)
         for i in range(n):
-            k3[i] = f[i] + (_RC31 * k1[i] + _RC32 * k2[i]) / h
+            k3[i] = f[i] + (_RC31 * k1[i] + _RC32 * k2[i]) / h + h * _RD3 * ft[i]
         _lu_solve(wmat, piv, k3)
         for i in range(n):
             ytmp[i] = y[i] + _RA41 * k1[i] + _RA42 * k2[i] + _RA43 * k3[i]
         rhs(t + _RC4 * h, ytmp, p, f)
         for i in range(n):
-            k4[i] = f[i] + (_RC41 * k1[i] + _RC42 * k2[i] + _RC43 * k3[i]) / h
+            k4[i] = f[i] + (_RC41 * k1[i] + _RC42 * k2[i] + _RC43 * k3[i]) / h + h * _RD4 * ft[i]
         _lu_solve(wmat, piv, k4)
         for i in range(n):
             ytmp[i] = y[i] + _RA51 * k1[i] + _RA52 * k2[i] + _RA53 * k3[i] + _RA54 * k4[i]
