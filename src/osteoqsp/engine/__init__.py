@@ -80,8 +80,7 @@ class Engine:
         if t_ref < 0:
             out = np.empty((1, self.n_states))
             status, _ = self.mod.solve_one(y, p, t_ref, np.array([0.0]), np.empty(0), np.empty(0, np.int64),
-                                           np.empty(0), 0, max(settings.rtol, 1e-8), max(settings.atol, 1e-14),
-                                           METHODS["rodas4"],
+                                           np.empty(0), 0, settings.rtol, settings.atol, METHODS["rodas4"],
                                            settings.max_steps, out)
             if status >= 2:
                 raise SolveError(f"history from t = {t_ref:.1f} day failed (status {status})")
