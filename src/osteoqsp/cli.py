@@ -6,6 +6,8 @@ import argparse
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -25,6 +27,18 @@ def _load(path: str) -> Scenario:
     return Scenario.from_yaml(p)
 
 
+@contextmanager
+def _status(text: str) -> Iterator[None]:
+    """A spinner on a terminal; silent when stderr is not one (pipes, CI, tests)."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(text):
+        yield
+
+
 def builtin_scenarios() -> dict[str, str]:
     out = {}
     for f in sorted(resources.files("osteoqsp").joinpath("scenarios").iterdir(), key=lambda x: x.name):
@@ -41,7 +55,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists() and any(out.iterdir()) and not args.force:
         raise UserError(f"{out}: exists and is not empty (use --force to replace it)")
-    result = simulate(scenario)
+    with _status(f"simulating {scenario.name} (the first run on a machine compiles the model, about 20 s)"):
+        result = simulate(scenario)
     # write everything into a temporary sibling folder, then move it in place: nothing half-written
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
