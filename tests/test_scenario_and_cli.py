@@ -122,3 +122,34 @@ def test_cli_export_sbml(tmp_path, capsys):
     assert doc.getLevel() == 3 and model.getNumEvents() == 1
     assert model.getParameter("mk7_serum") is not None and model.getNumRules() > 100
     assert main(["export", "png", "-o", str(out)]) == 2
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("subject: {age: 58 year}\nduraton: 1 year\n", "duraton: is not a known field"),
+    ("subject: {age: 58 year}\nparameters: {kel_mk7: -3 1/day}\nduration: 1 year\n", "must be finite and not negative"),
+    ("subject: {age: 58 year}\nparameters: {no_such: 1}\nduration: 1 year\n", "parameters.no_such: not a parameter"),
+    ("subject: {age: 58 year}\nduration: 1 year\npopulation: {size: 3}\n", "population: virtual populations"),
+    ("species: rat\nsubject: {age: 90 day}\nintake: [{diet: {MK-7: 9.4 ug/100g}, start: 50 day}]\nduration: 100 day\n",
+     "intake[0].start: a diet runs"),
+    ("subject: {age: 58 year}\nintake: [{agent: MK-7, dose: 5 ug, amount: 40 g}]\nduration: 1 year\n",
+     "intake[0].amount: an agent takes a dose"),
+    ("species: rat\nsubject: {sex: male, age: 90 day, ovariectomy: 0 day}\nduration: 10 day\n", "male rat"),
+    ("subject: {age: 58 year}\nintake: [{agent: MK-7, dose: true}]\nduration: 1 year\n", "needs a quantity"),
+])
+def test_cli_rejects_with_the_file_and_field(tmp_path, capsys, text, fragment):
+    f = tmp_path / "s.yaml"
+    f.write_text(text)
+    out = tmp_path / "out"
+    assert main(["simulate", str(f), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and str(f) in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_cli_output_path_errors_are_one_line(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["simulate", "sato2012-mk7-single", "-o", str(afile)]) == 2
+    assert main(["simulate", str(tmp_path), "-o", str(tmp_path / "o")]) == 2
+    assert main(["export", "sbml", "sato2012-mk7-single", "-o", str(tmp_path / "no" / "such" / "m.xml")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 3 and "Traceback" not in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+from .engine import SolveError, SteadyStateError
 from .scenario import Scenario, ScenarioError
 
 
@@ -20,6 +22,8 @@ class UserError(Exception):
 
 def _load(path: str) -> Scenario:
     p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{p}: is a folder, not a scenario file")
     if not p.exists():
         builtin = resources.files("osteoqsp").joinpath("scenarios", f"{path}.yaml")
         if builtin.is_file():
@@ -53,6 +57,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     scenario = _load(args.scenario)
     out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder")
     if out.exists() and any(out.iterdir()) and not args.force:
         raise UserError(f"{out}: exists and is not empty (use --force to replace it)")
     with _status(f"simulating {scenario.name} (the first run on a machine compiles the model, about 20 s)"):
@@ -62,6 +68,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         result.write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result follows the user's umask
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)
@@ -121,6 +130,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except (ScenarioError, UserError) as exc:
         print(f"osteoqsp: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # output paths: missing folder, no permission, a file where a folder should be
+        print(f"osteoqsp: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except (SteadyStateError, SolveError) as exc:  # parameters that leave the model without a solution
+        print(f"osteoqsp: error: the model could not be solved for this scenario: {exc}", file=sys.stderr)
         return 2
 
 

@@ -25,6 +25,8 @@ SPEC_OBSERVABLES = (
     "femur_dry_weight", "femur_calcium", "femur_bmd", "tibia_bvtv",
 )
 
+ABSOLUTE_FRACTIONS = ("ucoc_ratio", "inr", "hepatic_carboxylation", "estrogen")
+
 FIGURE_GROUPS = {
     "serum_vitamers": ("mk7_serum", "k1_serum", "mk4_serum"),
     "carboxylation": ("ucoc_ratio", "ucoc", "coc", "dp_ucmgp", "inr"),
@@ -89,7 +91,9 @@ class Result:
 
         return {
             "osteoqsp_version": __version__, "python": platform.python_version(),
-            "scenario": self.scenario.to_dict(), "species": self.scenario.species,
+            "scenario": self.scenario.to_dict(), "scenario_source": self.scenario.source,
+            "species": self.scenario.species,
+            "pathways": {k.removeprefix("sw_"): bool(v) for k, v in self.parameters.items() if k.startswith("sw_")},
             "parameters": self.parameters,
             "solver": {"method": self.settings.method, "rtol": self.settings.rtol, "atol": self.settings.atol,
                        "status": self.solver_status, "steps": self.solver_steps},
@@ -109,12 +113,13 @@ class Result:
         cols = min(3, max(1, len(names)))
         rows = int(np.ceil(len(names) / cols))
         fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
-        years = self.time_day[-1] > 120
+        years = self.time_day[-1] > 400
         x = self.time_day / 365.25 if years else self.time_day
         for ax, n in zip(axes.flat, names):
             ax.plot(x, self[n], color="tab:blue")
             ax.set_title(n, fontsize=10)
-            ax.set_ylabel(self.observable_units[n])
+            unit = self.observable_units[n]
+            ax.set_ylabel("relative (1 = baseline)" if unit == "1" and n not in ABSOLUTE_FRACTIONS else unit)
             ax.set_xlabel("time (year)" if years else "time (day)")
             ax.grid(alpha=0.3)
             ax.ticklabel_format(axis="y", useOffset=False)

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .units import UREG, convert
 
@@ -52,7 +52,7 @@ def food_table() -> dict[str, Food]:
 
 def quantity(value: Any, unit: str, field: str) -> float:
     """'3 year' -> 1095.75 (in `unit`); errors name the field."""
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float)):
         raise ValueError(f"needs a quantity with a unit, e.g. '1 {unit}'")
     if isinstance(value, (int, float)):
         raise ValueError(f"{value!r} has no unit (write e.g. '{value} {unit}')")
@@ -114,8 +114,8 @@ class Intake(_Strict):
     agent: str | None = None
     food: str | None = None
     diet: dict[str, str] | None = None
-    dose: str | float | None = None
-    amount: str | float | None = None
+    dose: Any = None
+    amount: Any = None
     every: float | None = None
     start: float = 0.0
     stop: float | None = None
@@ -130,6 +130,16 @@ class Intake(_Strict):
         kinds = [k for k in ("agent", "food", "diet") if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError("give exactly one of agent, food or diet")
+        if self.agent is not None and self.amount is not None:
+            raise ValueError("@amount: an agent takes a dose, not an amount")
+        if self.food is not None and self.dose is not None:
+            raise ValueError("@dose: a food takes an amount (e.g. '40 g'), not a dose")
+        if self.diet is not None:
+            for key in ("dose", "amount", "every", "stop"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"@{key}: a diet runs from the start to the end of the scenario")
+            if self.start != 0.0:
+                raise ValueError("@start: a diet runs from the start to the end of the scenario")
         if self.agent is not None:
             if self.agent not in AGENT_UNITS:
                 raise ValueError(f"@agent: unknown agent {self.agent!r} (known: {', '.join(AGENT_UNITS)})")
@@ -193,6 +203,7 @@ class Population(_Strict):
 
 
 class Scenario(_Strict):
+    _source: str = PrivateAttr(default="scenario")
     name: str = "scenario"
     species: Literal["human", "rat"] = "human"
     subject: Subject = Subject()
@@ -243,6 +254,8 @@ class Scenario(_Strict):
         else:
             if s.menopause_age is not None:
                 raise ValueError("subject.menopause_age is for humans; use ovariectomy for rats")
+            if s.ovariectomy is not None and s.sex == "male":
+                raise ValueError("subject.ovariectomy given for a male rat")
         for i, item in enumerate(self.intake):
             if item.diet is not None and self.species != "rat":
                 raise ValueError(f"intake[{i}]: diets per 100 g are for rats; give humans doses or foods")
@@ -267,9 +280,10 @@ class Scenario(_Strict):
         if not isinstance(data, dict):
             raise ScenarioError(f"{source}: a scenario must be a mapping of fields")
         try:
-            return cls.model_validate(data)
+            scenario = cls.model_validate(data)
         except ValidationError as exc:
-            err = exc.errors()[0]
+            errors = exc.errors()
+            err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
             loc = ".".join(str(x) if not isinstance(x, int) else f"[{x}]" for x in err["loc"]).replace(".[", "[")
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "missing":
@@ -281,6 +295,16 @@ class Scenario(_Strict):
                 loc = f"{loc}.{name}" if loc else name
             where = f"{loc}: " if loc else ""
             raise ScenarioError(f"{source}: {where}{msg}") from None
+        scenario._source = source
+        return scenario
+
+    @property
+    def source(self) -> str:
+        """Where the scenario came from (a file name), for error messages."""
+        return self._source
+
+    def error(self, message: str) -> ScenarioError:
+        return ScenarioError(f"{self._source}: {message}")
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -362,13 +386,20 @@ def dose_events(sc: Scenario, targets: dict[str, tuple[str, float]]) -> list[Dos
     return events
 
 
-def convert_override(name: str, value: str | float, unit: str) -> float:
+def convert_override(name: str, value: str | float, unit: str, source: str = "scenario") -> float:
+    """A `parameters:` entry in the model unit; every model parameter is finite and not negative."""
+    if isinstance(value, bool):
+        raise ScenarioError(f"{source}: parameters.{name}: {value!r} is not a number")
     if isinstance(value, (int, float)):
         if unit not in ("1", ""):
-            raise ScenarioError(f"parameters.{name}: {value!r} has no unit (model unit is {unit})")
-        return float(value)
-    try:
-        q = UREG.Quantity(str(value))
-        return convert(float(q.magnitude), f"{q.units}", unit)
-    except Exception:
-        raise ScenarioError(f"parameters.{name}: {value!r} is not a quantity in {unit}") from None
+            raise ScenarioError(f"{source}: parameters.{name}: {value!r} has no unit (model unit is {unit})")
+        out = float(value)
+    else:
+        try:
+            q = UREG.Quantity(str(value))
+            out = convert(float(q.magnitude), f"{q.units}", unit)
+        except Exception:
+            raise ScenarioError(f"{source}: parameters.{name}: {value!r} is not a quantity in {unit}") from None
+    if not math.isfinite(out) or out < 0:
+        raise ScenarioError(f"{source}: parameters.{name}: {value!r} must be finite and not negative")
+    return out

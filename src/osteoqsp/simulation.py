@@ -9,7 +9,7 @@ import numpy as np
 from .engine import Engine, SolverSettings, SolveError
 from .model import build_model, history_start, load_parameters
 from .results import Result
-from .scenario import Scenario, ScenarioError, convert_override, dose_events, subject_parameters
+from .scenario import Scenario, convert_override, dose_events, subject_parameters
 
 
 @lru_cache(maxsize=None)
@@ -28,8 +28,8 @@ def parameter_values(scenario: Scenario, overrides: dict[str, float] | None = No
             values[name] = v
     for name, raw in scenario.parameters.items():
         if name not in units:
-            raise ScenarioError(f"parameters.{name}: not a parameter of the {scenario.species} model")
-        values[name] = convert_override(name, raw, units[name])
+            raise scenario.error(f"parameters.{name}: not a parameter of the {scenario.species} model")
+        values[name] = convert_override(name, raw, units[name], scenario.source)
     for name, v in (overrides or {}).items():
         if name not in units:
             raise KeyError(f"{name} is not a parameter of the {scenario.species} model")
@@ -41,8 +41,8 @@ def simulate(scenario: Scenario, *, settings: SolverSettings | None = None,
              parameters: dict[str, float] | None = None) -> Result:
     """Simulate one typical subject (`population` runs come with the population module)."""
     if scenario.population is not None:
-        raise ScenarioError("population: virtual populations are not available yet in this version; "
-                            "remove the population field to simulate one typical subject")
+        raise scenario.error("population: virtual populations are not available yet in this version; "
+                             "remove the population field to simulate one typical subject")
     settings = settings or SolverSettings()
     eng = engine_for(scenario.species)
     values = parameter_values(scenario, parameters)
