@@ -25,7 +25,8 @@ class SolverSettings:
     method: str = "dopri5"
     rtol: float = 1e-7
     atol: float = 1e-13
-    max_steps: int = 2_000_000
+    max_steps: int = 2_000_000  # per stretch between two stops (output times, doses)
+    switch_steps: int = 20_000  # explicit steps in one stretch before handing it to the implicit method
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -81,7 +82,7 @@ class Engine:
             out = np.empty((1, self.n_states))
             status, _ = self.mod.solve_one(y, p, t_ref, np.array([0.0]), np.empty(0), np.empty(0, np.int64),
                                            np.empty(0), 0, settings.rtol, settings.atol, METHODS["rodas4"],
-                                           settings.max_steps, out)
+                                           settings.max_steps, settings.switch_steps, out)
             if status >= 2:
                 raise SolveError(f"history from t = {t_ref:.1f} day failed (status {status})")
             y = out[0].copy()
@@ -96,7 +97,7 @@ class Engine:
         out = np.full((t_out.size, self.n_states), np.nan)
         status, steps = self.mod.solve_one(y0, p, 0.0, t_out, ev_t, ev_i.astype(np.int64), ev_a, ev_t.size,
                                            settings.rtol, settings.atol, METHODS[settings.method],
-                                           settings.max_steps, out)
+                                           settings.max_steps, settings.switch_steps, out)
         return out, int(status), int(steps)
 
     def solve_batch(self, y0: np.ndarray, p: np.ndarray, t_out: np.ndarray, ev_t: np.ndarray, ev_i: np.ndarray,
@@ -105,7 +106,7 @@ class Engine:
         settings = settings or SolverSettings()
         return self.mod.solve_batch(y0, p, np.zeros(y0.shape[0]), t_out, ev_t, ev_i.astype(np.int64), ev_a,
                                     n_ev.astype(np.int64), settings.rtol, settings.atol, METHODS[settings.method],
-                                    settings.max_steps)
+                                    settings.max_steps, settings.switch_steps)
 
     def observe(self, t_out: np.ndarray, states: np.ndarray, p: np.ndarray) -> np.ndarray:
         out = np.empty((t_out.size, len(self.model.observables)))

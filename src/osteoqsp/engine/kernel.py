@@ -257,9 +257,11 @@ def _advance(method, t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat,
 
 
 @_njit(cache=True, nogil=True, error_model="numpy")
-def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_steps, out):
+def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_steps, switch_steps, out):
     """Integrate one subject from t0 over the output grid t_out (ascending, >= t0) with dose events
-    (ev_t ascending; the first n_ev used). Writes states at t_out into out; returns (status, steps)."""
+    (ev_t ascending; the first n_ev used). Writes states at t_out into out; returns (status, steps).
+    The explicit method hands a stretch between two stops to the implicit one after switch_steps steps
+    (a stiff stretch); the implicit one fails after max_steps."""
     n = y0.shape[0]
     y = y0.copy()
     work = _np.empty((10, n))
@@ -290,7 +292,8 @@ def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_
             target = ev_t[ie]
         ysave = y.copy()
         hsave = h
-        h, k, ok = _advance(m, t, target, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv)
+        budget = min(max_steps, switch_steps) if m == 0 else max_steps
+        h, k, ok = _advance(m, t, target, y, p, h, rtol, atol, budget, work, jmat, wmat, piv)
         steps += k
         if not ok and m == 0:
             for i in range(n):
@@ -309,7 +312,7 @@ def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_
 
 
 @_njit(cache=True, parallel=True, error_model="numpy")
-def solve_batch(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_steps):
+def solve_batch(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_steps, switch_steps):
     """Many subjects at once (threads over subjects). y0: (S, n), p: (S, P), t0: (S,), events: (S, E)."""
     n_sub = y0.shape[0]
     out = _np.full((n_sub, t_out.shape[0], y0.shape[1]), _np.nan)
@@ -317,7 +320,7 @@ def solve_batch(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, ma
     steps = _np.zeros(n_sub, dtype=_np.int64)
     for s in _prange(n_sub):
         st, k = solve_one(y0[s], p[s], t0[s], t_out, ev_t[s], ev_i[s], ev_a[s], n_ev[s], rtol, atol, method,
-                          max_steps, out[s])
+                          max_steps, switch_steps, out[s])
         status[s] = st
         steps[s] = k
     return out, status, steps

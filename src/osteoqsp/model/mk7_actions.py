@@ -13,6 +13,8 @@ Exposure: the menaquinone concentration in extra-hepatic tissue (nM). Concentrat
 Emax functions with EC50s in the in-vitro range of the review (1e-8 to 1e-5 M); the translation assumed is
 that tissue concentration acts like the culture-medium concentration. `invitro_mk7` adds a fixed
 concentration, for the culture-type claims (C13-C17). Each switch (sw_*) is 1 (on) or 0 (off).
+A switch acts from the steady state on, so it also removes the pathway's share of the habitual diet's
+effect: for mechanism attribution, compare against a placebo run with the same switches.
 """
 
 from __future__ import annotations

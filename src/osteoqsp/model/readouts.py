@@ -7,6 +7,9 @@ to the steady state. Sites differ by their turnover k_site (trabecular-rich site
 exponent stands for the resorbable surface shrinking with bone mass, so that loss slows as bone is lost.
 Serum osteocalcin is quasi-steady (half-life of minutes to hours): made by osteoblasts in proportion to OBa
 and SXR stimulation, carboxylated at the extra-hepatic fraction.
+Simplifications that make some read-outs move together: ALP and OPG both follow OBa x SXR (OPG is far from
+its cap), CTX follows OCa, NF-kB follows osteoclast formation, and the rat's femoral dry weight, calcium
+content and BMD share one femur bone-mass state (constant mineral fraction).
 """
 
 from __future__ import annotations
