@@ -32,8 +32,11 @@ def main(outdir: str) -> None:
     fig.suptitle("Knapen 2013 question: woman of 58, menopause at 51, placebo vs MK-7 180 ug/day for 3 years")
     fig.tight_layout()
     fig.savefig(out / "knapen2013-placebo-vs-mk7.png", dpi=110)
-    end = {arm: df.iloc[-1] for arm, df in arms.items()}
-    lines = ["observable,placebo,mk7_180ug,difference"]
+    # the last trough (just before a daily dose), so that both arms are read at the same phase of dosing
+    trough = {arm: df[df["time_day"] <= 3 * 365].iloc[-1] for arm, df in arms.items()}
+    end = trough
+    lines = [f"# values at day {trough['placebo']['time_day']:g}, before that day's dose",
+             "observable,placebo,mk7_180ug,difference"]
     for col, _ in PANELS:
         a, b = end["placebo"][col], end["MK-7 180 ug/day"][col]
         lines.append(f"{col},{a:.4g},{b:.4g},{b - a:.4g}")
