@@ -59,12 +59,6 @@ def test_unknown_food_and_field():
         Scenario.from_dict(dict(GOOD, colour="red"))
 
 
-def test_population_is_rejected_clearly():
-    from osteoqsp import simulate
-
-    sc = Scenario.from_dict(dict(GOOD, population={"size": 10, "seed": 1}))
-    with pytest.raises(ScenarioError, match="population"):
-        simulate(sc)
 
 
 def test_builtin_scenarios_all_load():
@@ -128,7 +122,7 @@ def test_cli_export_sbml(tmp_path, capsys):
     ("subject: {age: 58 year}\nduraton: 1 year\n", "duraton: is not a known field"),
     ("subject: {age: 58 year}\nparameters: {kel_mk7: -3 1/day}\nduration: 1 year\n", "must be finite and not negative"),
     ("subject: {age: 58 year}\nparameters: {no_such: 1}\nduration: 1 year\n", "parameters.no_such: not a parameter"),
-    ("subject: {age: 58 year}\nduration: 1 year\npopulation: {size: 3}\n", "population: virtual populations"),
+    ("subject: {age: 58 year}\nduration: 1 year\npopulation: {size: 0}\n", "population.size"),
     ("species: rat\nsubject: {age: 90 day}\nintake: [{diet: {MK-7: 9.4 ug/100g}, start: 50 day}]\nduration: 100 day\n",
      "intake[0].start: a diet runs"),
     ("subject: {age: 58 year}\nintake: [{agent: MK-7, dose: 5 ug, amount: 40 g}]\nduration: 1 year\n",

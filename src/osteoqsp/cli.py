@@ -61,6 +61,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise UserError(f"{out}: exists and is not a folder")
     if out.exists() and any(out.iterdir()) and not args.force:
         raise UserError(f"{out}: exists and is not empty (use --force to replace it)")
+    if scenario.population is not None:
+        from .population import run_population
+
+        pop = run_population(scenario, out)
+        print(f"{scenario.name}: {pop.n_subjects} subjects ({len(pop.failures)} failed) x {len(pop.time_day)} "
+              f"time points in {pop.wall_s:.1f} s -> {out}/timecourse.parquet, summary.csv, run.json, figures/")
+        return 0
     with _status(f"simulating {scenario.name} (the first run on a machine compiles the model, about 20 s)"):
         result = simulate(scenario)
     # write everything into a temporary sibling folder, then move it in place: nothing half-written

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -10,6 +13,9 @@ from .engine import Engine, SolverSettings, SolveError
 from .model import build_model, history_start, load_parameters
 from .results import Result
 from .scenario import Scenario, convert_override, dose_events, subject_parameters
+
+if TYPE_CHECKING:
+    from .population import PopulationResult
 
 
 @lru_cache(maxsize=None)
@@ -38,11 +44,19 @@ def parameter_values(scenario: Scenario, overrides: dict[str, float] | None = No
 
 
 def simulate(scenario: Scenario, *, settings: SolverSettings | None = None,
-             parameters: dict[str, float] | None = None) -> Result:
-    """Simulate one typical subject (`population` runs come with the population module)."""
+             parameters: dict[str, float] | None = None, outdir: str | Path | None = None
+             ) -> Result | PopulationResult:
+    """Simulate one typical subject -> Result; with `population` in the scenario, a virtual population
+    -> PopulationResult, whose files (timecourse.parquet, summary.csv, run.json, figures) go to outdir
+    (a new temporary folder when outdir is None)."""
     if scenario.population is not None:
-        raise scenario.error("population: virtual populations are not available yet in this version; "
-                             "remove the population field to simulate one typical subject")
+        from .population import run_population
+
+        if parameters:
+            raise ValueError("parameters= applies to one typical subject; put population-wide changes in "
+                             "the scenario's parameters block")
+        return run_population(scenario, outdir or tempfile.mkdtemp(prefix="osteoqsp-population-"),
+                              settings=settings)
     settings = settings or SolverSettings()
     eng = engine_for(scenario.species)
     values = parameter_values(scenario, parameters)

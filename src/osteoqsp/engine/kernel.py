@@ -324,3 +324,14 @@ def solve_batch(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, ma
         status[s] = st
         steps[s] = k
     return out, status, steps
+
+
+@_njit(cache=True, parallel=True, error_model="numpy")
+def observe_batch(t_out, states, p):
+    """Observables of many subjects: states (S, T, n) and p (S, P) -> (S, T, N_OBS)."""
+    n_sub, n_t = states.shape[0], states.shape[1]
+    out = _np.empty((n_sub, n_t, N_OBS))
+    for s in _prange(n_sub):
+        for k in range(n_t):
+            observe(t_out[k], states[s, k], p[s], out[s, k])
+    return out
