@@ -64,7 +64,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if scenario.population is not None:
         from .population import run_population
 
-        pop = run_population(scenario, out)
+        pop = run_population(scenario, out, resume=args.resume)
+        assert pop is not None
         print(f"{scenario.name}: {pop.n_subjects} subjects ({len(pop.failures)} failed) x {len(pop.time_day)} "
               f"time points in {pop.wall_s:.1f} s -> {out}/timecourse.parquet, summary.csv, run.json, figures/")
         return 0
@@ -116,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("scenario")
     s.add_argument("-o", "--output", required=True, help="output folder")
     s.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    s.add_argument("--resume", action="store_true",
+                   help="population: go on from the finished chunks of an interrupted run (DIR.partial)")
     s.set_defaults(func=cmd_simulate)
     s = sub.add_parser("scenarios", help="list the built-in scenarios")
     s.set_defaults(func=cmd_scenarios)

@@ -2,10 +2,13 @@
 
 Each subject's parameters are the typical values times exp(eta), eta ~ N(0, log(1 + cv^2)), for the
 parameters of `model/params/variability.csv`; subject i draws from a generator seeded by (seed, i). The
-population runs in chunks: each chunk is settled
-(burn-in per subject), solved in one compiled batched call, and appended to timecourse.parquet (long:
-subject, time_day, observable, value). A subject whose burn-in or solve fails is reported (id, parameters,
-reason), counted, and left out; the run goes on.
+population runs in chunks: each chunk is settled (burn-in per subject), solved in one compiled batched call,
+and written to `DIR.partial/` (its long table, its observables as float32, its failures; the failures file
+last, so a chunk is complete when it exists). A run killed part-way resumes from the finished chunks and
+gives the same result. At the end the chunks are merged into DIR: timecourse.parquet (long: subject,
+time_day, observable, value), summary.csv (percentiles, computed one observable at a time from
+memory-mapped chunks, so memory does not grow with the population), run.json and figures. A subject whose
+burn-in or solve fails is reported (id, parameters, reason), counted, and left out; the run goes on.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from .scenario import Scenario, dose_events
 from .simulation import engine_for, parameter_values
 
 PERCENTILES = (5, 25, 50, 75, 95)
-MAX_IN_MEMORY_VALUES = 400_000_000  # float32 values kept for the percentile summary (1.6 GB)
+MAX_SUMMARY_VALUES = 250_000_000  # subjects x times of one observable held at once for percentiles (1 GB)
 
 
 def variability() -> dict[str, float]:
@@ -61,41 +64,36 @@ def sample_subjects(typical: dict[str, float], ids: np.ndarray, seed: int) -> li
 
 @dataclass
 class PopulationResult:
-    """Summary of a population run; the per-subject time courses are in `outdir/timecourse.parquet`."""
+    """A finished population run: the summary in memory, per-subject time courses in outdir."""
 
     scenario: Scenario
     outdir: Path
+    n_subjects: int
     time_day: np.ndarray
     observable_names: list[str]
     observable_units: dict[str, str]
-    values: np.ndarray  # (subject, time, observable), float32; NaN for failed subjects
+    summary: pd.DataFrame
     failures: list[dict[str, Any]] = field(default_factory=list)
     wall_s: float = 0.0
 
-    @property
-    def n_subjects(self) -> int:
-        return int(self.values.shape[0])
+    def to_pandas(self) -> pd.DataFrame:
+        """The long table: subject, time_day, observable, value."""
+        return pd.read_parquet(self.outdir / "timecourse.parquet")
 
-    def summary(self) -> pd.DataFrame:
-        """time_day, observable, mean and percentiles over the subjects that were solved."""
-        ok = ~np.isnan(self.values[:, 0, 0])
-        if not ok.any():
-            return pd.DataFrame(columns=["time_day", "observable", "mean"] + [f"p{p:02d}" for p in PERCENTILES])
-        v = self.values[ok].astype(float)
-        frames = []
-        for j, name in enumerate(self.observable_names):
-            q = np.percentile(v[:, :, j], PERCENTILES, axis=0)
-            frames.append(pd.DataFrame({"time_day": self.time_day, "observable": name,
-                                        "mean": v[:, :, j].mean(axis=0),
-                                        **{f"p{p:02d}": q[i] for i, p in enumerate(PERCENTILES)}}))
-        return pd.concat(frames, ignore_index=True)
+    def values_of(self, observable: str) -> np.ndarray:
+        """(subject, time) array of one observable; NaN rows for failed subjects."""
+        import pyarrow.parquet as pq
+
+        t = pq.read_table(self.outdir / "timecourse.parquet", filters=[("observable", "=", observable)])
+        df = t.select(["subject", "time_day", "value"]).to_pandas()
+        wide = df.pivot(index="subject", columns="time_day", values="value")
+        return wide.reindex(index=range(self.n_subjects), columns=self.time_day).to_numpy()
 
     def to_xarray(self):  # noqa: ANN201 (xarray is imported lazily)
         import xarray as xr
 
-        return xr.Dataset({n: (("subject", "time_day"), self.values[:, :, j],
-                               {"units": self.observable_units[n]})
-                           for j, n in enumerate(self.observable_names)},
+        return xr.Dataset({n: (("subject", "time_day"), self.values_of(n), {"units": self.observable_units[n]})
+                           for n in self.observable_names},
                           coords={"subject": np.arange(self.n_subjects), "time_day": self.time_day})
 
     def plot(self, names: tuple[str, ...], title: str = ""):  # noqa: ANN201
@@ -104,21 +102,17 @@ class PopulationResult:
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
-        names = tuple(n for n in names if n in self.observable_names)
-        cols = min(3, len(names))
-        rows = int(np.ceil(len(names) / cols))
+        names = tuple(n for n in names if n in set(self.summary["observable"]))
+        cols = max(1, min(3, len(names)))
+        rows = max(1, int(np.ceil(len(names) / cols)))
         fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
         years = self.time_day[-1] > 400
-        x = self.time_day / 365.25 if years else self.time_day
-        ok = ~np.isnan(self.values[:, 0, 0])
-        if not ok.any():
-            names = ()
         for ax, n in zip(axes.flat, names):
-            v = self.values[ok, :, self.observable_names.index(n)]
-            q = np.percentile(v, PERCENTILES, axis=0)
-            ax.fill_between(x, q[0], q[4], alpha=0.2, color="tab:blue", label="5-95 %")
-            ax.fill_between(x, q[1], q[3], alpha=0.35, color="tab:blue", label="25-75 %")
-            ax.plot(x, q[2], color="tab:blue", label="median")
+            q = self.summary[self.summary["observable"] == n]
+            x = q["time_day"] / 365.25 if years else q["time_day"]
+            ax.fill_between(x, q["p05"], q["p95"], alpha=0.2, color="tab:blue", label="5-95 %")
+            ax.fill_between(x, q["p25"], q["p75"], alpha=0.35, color="tab:blue", label="25-75 %")
+            ax.plot(x, q["p50"], color="tab:blue", label="median")
             ax.set_title(n, fontsize=10)
             ax.set_ylabel(self.observable_units[n])
             ax.set_xlabel("time (year)" if years else "time (day)")
@@ -132,7 +126,7 @@ class PopulationResult:
         return fig
 
 
-def _progress(total: int):  # noqa: ANN202
+def _progress():  # noqa: ANN202
     """A rich progress bar on a terminal; None (quiet) otherwise."""
     if not sys.stderr.isatty():
         return None
@@ -142,13 +136,21 @@ def _progress(total: int):  # noqa: ANN202
                     transient=True)
 
 
-def run_population(scenario: Scenario, outdir: str | Path, *, chunk_size: int = 250,
-                   settings: SolverSettings | None = None) -> PopulationResult:
-    """Simulate `scenario.population.size` subjects and write timecourse.parquet, summary.csv, run.json and
-    figures/*.png to outdir (written in a temporary sibling folder, then moved in place)."""
+def _schema():  # noqa: ANN202
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
+    return pa.schema([("subject", pa.int32()), ("time_day", pa.float64()),
+                      ("observable", pa.dictionary(pa.int8(), pa.string())), ("value", pa.float64())])
+
+
+def run_population(scenario: Scenario, outdir: str | Path, *, chunk_size: int = 250,
+                   settings: SolverSettings | None = None, resume: bool = False,
+                   max_new_chunks: int | None = None) -> PopulationResult | None:
+    """Simulate `scenario.population.size` subjects into outdir (see the module text).
+
+    resume: reuse the finished chunks of an earlier run of the same scenario, settings and chunk size in
+    `outdir.partial/`. max_new_chunks: stop after computing that many chunks (returns None; run again with
+    resume=True to go on)."""
     if scenario.population is None:
         raise ValueError("the scenario has no population")
     settings = settings or SolverSettings()
@@ -160,59 +162,124 @@ def run_population(scenario: Scenario, outdir: str | Path, *, chunk_size: int = 
     events = dose_events(scenario, targets)
     t_out = scenario.output_times()
     names = list(eng.gen.observable_names)
-    if size * t_out.size * len(names) > MAX_IN_MEMORY_VALUES:
-        raise scenario.error(f"population: {size} subjects x {t_out.size} times is too large for the summary "
-                             "kept in memory; use a coarser save_every or fewer subjects")
-    values = np.full((size, t_out.size, len(names)), np.nan, dtype=np.float32)
-    failures: list[dict[str, Any]] = []
+    if size * t_out.size > MAX_SUMMARY_VALUES:
+        raise scenario.error(f"population: {size} subjects x {t_out.size} output times is more than "
+                             f"{MAX_SUMMARY_VALUES:,} values per observable; use a coarser save_every")
     ev_t = np.array([e.time for e in events], dtype=float)
     ev_i = np.array([eng.state_index(e.state) for e in events], dtype=np.int64)
     ev_a = np.array([e.amount for e in events], dtype=float)
     outdir = Path(outdir)
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
-    schema = pa.schema([("subject", pa.int32()), ("time_day", pa.float64()),
-                        ("observable", pa.dictionary(pa.int8(), pa.string())), ("value", pa.float64())])
+    partial = outdir.with_name(outdir.name + ".partial")
+    manifest = {"scenario": scenario.to_dict(), "chunk_size": chunk_size, "rtol": settings.rtol,
+                "atol": settings.atol, "method": settings.method, "max_steps": settings.max_steps,
+                "switch_steps": settings.switch_steps, "observables": names}
+    if partial.exists() and resume:
+        old = json.loads((partial / "manifest.json").read_text()) if (partial / "manifest.json").exists() else None
+        if old != manifest:
+            raise scenario.error(f"population: {partial} holds chunks of a different run; remove it or drop "
+                                 "--resume")
+    else:
+        if partial.exists():
+            shutil.rmtree(partial)
+        partial.mkdir(parents=True)
+        (partial / "manifest.json").write_text(json.dumps(manifest))
     start = time.perf_counter()
-    bar = _progress(size)
+    chunks = list(range(0, size, chunk_size))
+    bar = _progress()
+    computed = 0
     try:
-        writer = pq.ParquetWriter(tmp / "timecourse.parquet", schema)
         if bar is not None:
             bar.start()
             task = bar.add_task("subjects", total=size)
-        for first in range(0, size, chunk_size):
+        for k, first in enumerate(chunks):
             ids = np.arange(first, min(first + chunk_size, size))
-            draws = sample_subjects(typical, ids, seed)
-            y0s, ps, kept = [], [], []
-            for sid, vals in zip(ids, draws):
-                try:
-                    y0, p = eng.baseline(eng.parameter_vector(vals), t_ref, settings)
-                except (SteadyStateError, SolveError) as exc:
-                    failures.append({"subject": int(sid), "reason": str(exc), "parameters": _drawn(vals, typical)})
-                    continue
-                y0s.append(y0)
-                ps.append(p)
-                kept.append(sid)
-            if kept:
-                n = len(kept)
-                states, status, _ = eng.solve_batch(np.array(y0s), np.array(ps), t_out,
-                                                    np.tile(ev_t, (n, 1)), np.tile(ev_i, (n, 1)),
-                                                    np.tile(ev_a, (n, 1)), np.full(n, ev_t.size), settings)
-                obs = eng.mod.observe_batch(t_out, states, np.array(ps))
-                good = status < 2
-                for k in np.flatnonzero(~good):
-                    failures.append({"subject": int(kept[k]), "reason": f"solver status {int(status[k])}",
-                                     "parameters": _drawn(draws[kept[k] - first], typical)})
-                good_ids = np.array(kept)[good]
-                values[good_ids] = obs[good].astype(np.float32)
-                writer.write_table(_long_table(good_ids, t_out, names, obs[good], schema))
+            if (partial / f"chunk-{k:06d}.json").exists():
+                if bar is not None:
+                    bar.update(task, advance=ids.size)
+                continue
+            if max_new_chunks is not None and computed >= max_new_chunks:
+                return None
+            _run_chunk(k, ids, eng, typical, seed, t_ref, t_out, (ev_t, ev_i, ev_a), names, settings, partial)
+            computed += 1
             if bar is not None:
                 bar.update(task, advance=ids.size)
-        writer.close()
-        result = PopulationResult(scenario, outdir, t_out, names,
-                                  {o.name: o.unit for o in eng.model.observables}, values, failures,
-                                  time.perf_counter() - start)
-        result.summary().to_csv(tmp / "summary.csv", index=False, float_format="%.8g")
+    finally:
+        if bar is not None:
+            bar.stop()
+    result = _merge(scenario, outdir, partial, len(chunks), size, t_out, names,
+                    {o.name: o.unit for o in eng.model.observables}, typical, settings,
+                    time.perf_counter() - start)
+    shutil.rmtree(partial)
+    return result
+
+
+def _run_chunk(k: int, ids: np.ndarray, eng, typical: dict[str, float], seed: int, t_ref: float,  # noqa: ANN001
+               t_out: np.ndarray, events: tuple[np.ndarray, np.ndarray, np.ndarray], names: list[str],
+               settings: SolverSettings, partial: Path) -> None:
+    import pyarrow.parquet as pq
+
+    ev_t, ev_i, ev_a = events
+    draws = sample_subjects(typical, ids, seed)
+    failures: list[dict[str, Any]] = []
+    y0s, ps, kept = [], [], []
+    for sid, vals in zip(ids, draws):
+        try:
+            y0, p = eng.baseline(eng.parameter_vector(vals), t_ref, settings)
+        except (SteadyStateError, SolveError) as exc:
+            failures.append({"subject": int(sid), "reason": str(exc), "parameters": _drawn(vals, typical)})
+            continue
+        y0s.append(y0)
+        ps.append(p)
+        kept.append(int(sid))
+    values = np.full((ids.size, t_out.size, len(names)), np.nan, dtype=np.float32)
+    if kept:
+        n = len(kept)
+        states, status, _ = eng.solve_batch(np.array(y0s), np.array(ps), t_out, np.tile(ev_t, (n, 1)),
+                                            np.tile(ev_i, (n, 1)), np.tile(ev_a, (n, 1)), np.full(n, ev_t.size),
+                                            settings)
+        obs = eng.mod.observe_batch(t_out, states, np.array(ps))
+        good = status < 2
+        for j in np.flatnonzero(~good):
+            failures.append({"subject": kept[j], "reason": f"solver status {int(status[j])}",
+                             "parameters": _drawn(draws[kept[j] - int(ids[0])], typical)})
+        good_ids = np.array(kept)[good]
+        values[good_ids - ids[0]] = obs[good].astype(np.float32)
+        pq.write_table(_long_table(good_ids, t_out, names, obs[good], _schema()), partial / f"chunk-{k:06d}.parquet")
+    np.save(partial / f"chunk-{k:06d}.npy", values)
+    tmp = partial / f"chunk-{k:06d}.json.tmp"
+    tmp.write_text(json.dumps({"subjects": [int(ids[0]), int(ids[-1])], "failures": failures}))
+    os.replace(tmp, partial / f"chunk-{k:06d}.json")  # the chunk is complete once this name exists
+
+
+def _merge(scenario: Scenario, outdir: Path, partial: Path, n_chunks: int, size: int, t_out: np.ndarray,
+           names: list[str], units: dict[str, str], typical: dict[str, float], settings: SolverSettings,
+           wall_s: float) -> PopulationResult:
+    import pyarrow.parquet as pq
+
+    failures = [f for k in range(n_chunks) for f in json.loads((partial / f"chunk-{k:06d}.json").read_text())["failures"]]
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
+    try:
+        with pq.ParquetWriter(tmp / "timecourse.parquet", _schema()) as writer:
+            for k in range(n_chunks):
+                part = partial / f"chunk-{k:06d}.parquet"
+                if part.exists():
+                    writer.write_table(pq.read_table(part, schema=_schema()))
+        mmaps = [np.load(partial / f"chunk-{k:06d}.npy", mmap_mode="r") for k in range(n_chunks)]
+        frames = []
+        for j, name in enumerate(names):  # one observable at a time: memory stays at subjects x times
+            v = np.concatenate([m[:, :, j] for m in mmaps]).astype(float)
+            v = v[~np.isnan(v[:, 0])]
+            if v.shape[0] == 0:
+                continue
+            q = np.percentile(v, PERCENTILES, axis=0)
+            frames.append(pd.DataFrame({"time_day": t_out, "observable": name, "mean": v.mean(axis=0),
+                                        **{f"p{p:02d}": q[i] for i, p in enumerate(PERCENTILES)}}))
+        del mmaps
+        summary = (pd.concat(frames, ignore_index=True) if frames else
+                   pd.DataFrame(columns=["time_day", "observable", "mean"] + [f"p{p:02d}" for p in PERCENTILES]))
+        summary.to_csv(tmp / "summary.csv", index=False, float_format="%.8g")
+        result = PopulationResult(scenario, outdir, size, t_out, names, units, summary, failures, wall_s)
         (tmp / "run.json").write_text(json.dumps(_provenance(result, typical, settings), indent=2, default=float))
         _figures(result, tmp / "figures")
         umask = os.umask(0)
@@ -222,8 +289,6 @@ def run_population(scenario: Scenario, outdir: str | Path, *, chunk_size: int = 
             shutil.rmtree(outdir)
         tmp.rename(outdir)
     finally:
-        if bar is not None:
-            bar.stop()
         if tmp.exists():
             shutil.rmtree(tmp)
     return result
