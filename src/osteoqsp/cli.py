@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
 from .engine import SolveError, SteadyStateError
+from .files import staged_folder
 from .scenario import Scenario, ScenarioError
 
 
@@ -71,20 +69,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return 0
     with _status(f"simulating {scenario.name} (the first run on a machine compiles the model, about 20 s)"):
         result = simulate(scenario)
-    # write everything into a temporary sibling folder, then move it in place: nothing half-written
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as tmp:  # nothing half-written
         result.write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result follows the user's umask
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     print(f"{scenario.name}: {len(result.time_day)} time points x {len(result.spec_columns())} observables "
           f"-> {out}/timecourse.csv, run.json, figures/")
     return 0

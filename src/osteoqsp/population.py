@@ -19,7 +19,6 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -30,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .engine import SolverSettings, SolveError, SteadyStateError
+from .files import staged_folder
 from .model import history_start
 from .results import FIGURE_GROUPS, SPEC_OBSERVABLES
 from .scenario import Scenario, dose_events
@@ -257,9 +257,7 @@ def _merge(scenario: Scenario, outdir: Path, partial: Path, n_chunks: int, size:
     import pyarrow.parquet as pq
 
     failures = [f for k in range(n_chunks) for f in json.loads((partial / f"chunk-{k:06d}.json").read_text())["failures"]]
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
-    try:
+    with staged_folder(outdir) as tmp:
         with pq.ParquetWriter(tmp / "timecourse.parquet", _schema()) as writer:
             for k in range(n_chunks):
                 part = partial / f"chunk-{k:06d}.parquet"
@@ -282,15 +280,6 @@ def _merge(scenario: Scenario, outdir: Path, partial: Path, n_chunks: int, size:
         result = PopulationResult(scenario, outdir, size, t_out, names, units, summary, failures, wall_s)
         (tmp / "run.json").write_text(json.dumps(_provenance(result, typical, settings), indent=2, default=float))
         _figures(result, tmp / "figures")
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)
-        if outdir.exists():
-            shutil.rmtree(outdir)
-        tmp.rename(outdir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return result
 
 
