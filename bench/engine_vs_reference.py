@@ -1,0 +1,249 @@
+"""osteoqsp's compiled engine against libroadrunner and scipy on the same population (SPEC section 5).
+
+Problem: N women aged 55-65 (menopause at 51), 180 ug MK-7 daily for 3 years (the Knapen 2013 scenario),
+output daily. Each subject gets its age and log-normal multipliers (CV 30 %) on a few PK parameters,
+drawn with numpy default_rng(7). Baselines (steady state + postmenopausal history) and dose events are
+computed once per subject and timed separately. Then, on the same subjects:
+  osteoqsp   engine.solve_batch over all N (numba, threads over subjects) and engine.solve one after
+             another on a sample (single thread); rtol 1e-8, atol 1e-14
+  roadrunner the SBML export of each sampled subject (doses as SBML events), CVODE, rtol 1e-10,
+             atol 1e-16 per state; load/compile timed separately from simulate
+  scipy      solve_ivp LSODA and BDF with the generated rhs and Jacobian, restarting at each dose
+             (integrate to the dose, add it, continue); rtol 1e-8, atol 1e-14
+Agreement: largest relative difference of any observable at any output time against osteoqsp, the
+denominator floored at 1e-6 x the observable's largest |value|.
+
+    .venv/bin/python bench/engine_vs_reference.py [--quick] [--subjects N] [--rr-sample K] [--scipy-sample K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Callable, TypeVar
+
+import numba
+import numpy as np
+import roadrunner
+import scipy
+from scipy.integrate import solve_ivp
+
+from osteoqsp import Scenario, SolverSettings
+from osteoqsp.engine import Engine
+from osteoqsp.interop.sbml import to_sbml
+from osteoqsp.model import history_start
+from osteoqsp.scenario import dose_events
+from osteoqsp.simulation import engine_for, parameter_values
+
+SCENARIO = {"name": "knapen2013-mk7-population", "species": "human",
+            "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"},
+            "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}],
+            "duration": "3 year", "save_every": "1 day"}
+VARIED = ("kel_mk7", "ka_mk7", "f_abs_mk7", "intake_k1")  # log-normal, CV 30 %
+CV = 0.30
+SETTINGS = SolverSettings(rtol=1e-8, atol=1e-14)
+RR_RTOL, RR_ATOL = 1e-10, 1e-16
+
+
+@dataclass
+class Population:
+    overrides: list[dict[str, float]]
+    y0: np.ndarray  # (N, states)
+    p: np.ndarray  # (N, parameters + references)
+    ev_t: np.ndarray  # (E,) the same doses for everyone
+    ev_i: np.ndarray
+    ev_a: np.ndarray
+    t_out: np.ndarray
+
+
+def draw_population(scenario: Scenario, eng: Engine, n: int) -> Population:
+    rng = np.random.default_rng(7)
+    typical = parameter_values(scenario)
+    sigma = np.sqrt(np.log1p(CV**2))  # log-normal with mean multiplier 1 and this CV
+    draws = [(rng.uniform(55.0, 65.0), rng.lognormal(-sigma**2 / 2, sigma, len(VARIED))) for _ in range(n)]
+    ages, mult = np.array([a for a, _ in draws]), np.array([m for _, m in draws])  # subject s: same for any n
+    overrides = [{"age0": float(ages[s]), **{k: typical[k] * float(mult[s, j]) for j, k in enumerate(VARIED)}}
+                 for s in range(n)]
+    ys, ps = [], []
+    for o in overrides:
+        values = parameter_values(scenario, o)
+        y0, p = eng.baseline(eng.parameter_vector(values), history_start(scenario.species, values), SETTINGS)
+        ys.append(y0)
+        ps.append(p)
+    targets = {d.agent: (d.state, d.factor) for d in eng.model.dose_targets}
+    events = dose_events(scenario, targets)
+    return Population(overrides, np.array(ys), np.array(ps), np.array([e.time for e in events]),
+                      np.array([eng.state_index(e.state) for e in events], dtype=np.int64),
+                      np.array([e.amount for e in events]), scenario.output_times())
+
+
+def run_batch(eng: Engine, pop: Population, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = idx.size
+    tile = lambda a: np.tile(a, (n, 1))  # noqa: E731
+    return eng.solve_batch(pop.y0[idx], pop.p[idx], pop.t_out, tile(pop.ev_t), tile(pop.ev_i), tile(pop.ev_a),
+                           np.full(n, pop.ev_t.size), SETTINGS)
+
+
+def scipy_subject(eng: Engine, pop: Population, s: int, method: str) -> tuple[np.ndarray, int]:
+    """States on t_out, restarting solve_ivp at each dose; outputs at a dose time are pre-dose (as osteoqsp)."""
+    p, n, t_out = pop.p[s], eng.n_states, pop.t_out
+    mod = eng.mod
+
+    def f(t: float, y: np.ndarray) -> np.ndarray:
+        dy = np.empty(n)
+        mod.rhs(t, y, p, dy)
+        return dy
+
+    def jac(t: float, y: np.ndarray) -> np.ndarray:
+        J = np.empty((n, n))
+        mod.jac(t, y, p, J)
+        return J
+
+    out = np.full((t_out.size, n), np.nan)
+    y, t, k, e, nfev = pop.y0[s].copy(), 0.0, 0, 0, 0
+    for stop in np.union1d(pop.ev_t, [t_out[-1]]):
+        if stop > t:
+            inner = t_out[(t_out > t) & (t_out < stop)]
+            sol = solve_ivp(f, (t, stop), y, method=method, t_eval=np.append(inner, stop), jac=jac,
+                            rtol=SETTINGS.rtol, atol=SETTINGS.atol)
+            if not sol.success:
+                raise RuntimeError(f"scipy {method} failed for subject {s} at t = {t}: {sol.message}")
+            nfev += sol.nfev
+            out[k:k + inner.size] = sol.y[:, :-1].T
+            k += inner.size
+            y, t = sol.y[:, -1].copy(), float(stop)
+        if k < t_out.size and t_out[k] == t:
+            out[k] = y
+            k += 1
+        while e < pop.ev_t.size and pop.ev_t[e] == t:
+            y[pop.ev_i[e]] += pop.ev_a[e]
+            e += 1
+    return out, nfev
+
+
+def roadrunner_for(sbml: str, n_states: int) -> roadrunner.RoadRunner:
+    rr = roadrunner.RoadRunner(sbml)
+    rr.setIntegrator("cvode")
+    rr.integrator.relative_tolerance = RR_RTOL
+    assert rr.model.getNumFloatingSpecies() + rr.model.getNumRateRules() == n_states
+    # a list: a scalar absolute tolerance is scaled by each state's initial value (see tests/test_sbml.py)
+    rr.integrator.setValue("absolute_tolerance", [RR_ATOL] * n_states)
+    rr.integrator.setValue("maximum_num_steps", 10**6)
+    return rr
+
+
+def max_rel_diff(ours: np.ndarray, theirs: np.ndarray) -> tuple[float, int, float]:
+    """(subjects, times, observables) arrays -> largest relative difference, the observable where, and
+    the largest difference relative to the observable's scale (max |value|): the relative difference
+    is floored there near zero crossings of the % change observables."""
+    scale = np.maximum(np.abs(ours).max(axis=(0, 1)), np.abs(theirs).max(axis=(0, 1)))
+    floor = 1e-6 * scale + 1e-300
+    rel = np.abs(ours - theirs) / np.maximum(np.maximum(np.abs(ours), np.abs(theirs)), floor)
+    per_obs = rel.max(axis=(0, 1))
+    j = int(per_obs.argmax())
+    return float(per_obs[j]), j, float((np.abs(ours - theirs).max(axis=(0, 1)) / np.maximum(scale, 1e-300)).max())
+
+
+T = TypeVar("T")
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--subjects", type=int, default=1000, help="population size for the batched engine")
+    ap.add_argument("--rr-sample", type=int, default=20, help="subjects run in libroadrunner")
+    ap.add_argument("--scipy-sample", type=int, default=5, help="subjects run with scipy LSODA and BDF")
+    ap.add_argument("--single-sample", type=int, default=20, help="subjects for osteoqsp's single-thread time")
+    ap.add_argument("--quick", action="store_true", help="N=50, rr-sample 2, scipy-sample 1, single-sample 5")
+    args = ap.parse_args()
+    if args.quick:
+        args.subjects, args.rr_sample, args.scipy_sample, args.single_sample = 50, 2, 1, 5
+    n = args.subjects
+    n_rr, n_sp, n_single = (min(k, n) for k in (args.rr_sample, args.scipy_sample, args.single_sample))
+
+    print(f"python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__} "
+          f"({numba.get_num_threads()} threads), roadrunner {roadrunner.__version__}, scipy {scipy.__version__}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    scenario = Scenario.from_dict(SCENARIO)
+    eng, t_jit = timed(lambda: engine_for("human"))
+    pop, t_setup = timed(lambda: draw_population(scenario, eng, n))
+    obs_names = list(eng.gen.observable_names)
+    print(f"{eng.n_states} states, {len(obs_names)} observables, {pop.ev_t.size} doses, {pop.t_out.size} outputs; "
+          f"engine load {t_jit:.1f} s; set-up (baselines + events) {t_setup:.1f} s = "
+          f"{1e3 * t_setup / n:.1f} ms/subject")
+
+    # osteoqsp: warm up (numba cache load / parallel compile), then the batch and the single-thread sample
+    eng.solve(pop.y0[0], pop.p[0], pop.t_out[:3], pop.ev_t[:2], pop.ev_i[:2], pop.ev_a[:2], SETTINGS)
+    run_batch(eng, pop, np.arange(min(2, n)))
+    (Y, status, steps), t_batch = timed(lambda: run_batch(eng, pop, np.arange(n)))
+    assert np.all(status < 2), f"osteoqsp failed for subjects {np.flatnonzero(status >= 2)}"
+    t0 = time.perf_counter()
+    for s in range(n_single):
+        single, st, _ = eng.solve(pop.y0[s], pop.p[s], pop.t_out, pop.ev_t, pop.ev_i, pop.ev_a, SETTINGS)
+        assert st < 2 and np.array_equal(single, Y[s])
+    t_single = (time.perf_counter() - t0) / n_single
+    obs = np.array([eng.observe(pop.t_out, Y[s], pop.p[s]) for s in range(max(n_rr, n_sp))])
+    print(f"osteoqsp: {np.mean(steps):.0f} steps/subject = {np.mean(steps) / pop.t_out[-1]:.0f}/day "
+          f"({np.sum(status == 1)} used the stiff fallback), "
+          f"{1e6 * t_single / np.mean(steps[:n_single]):.1f} us/step single-thread")
+
+    # libroadrunner: export (not timed), load/compile (timed apart), simulate (timed)
+    t_load = t_rr = 0.0
+    rr_obs = []
+    for s in range(n_rr):
+        sbml = to_sbml(scenario, parameters=pop.overrides[s], settings=SETTINGS)
+        rr, dt = timed(lambda: roadrunner_for(sbml, eng.n_states))
+        t_load += dt
+        rr.timeCourseSelections = ["time"] + obs_names
+        res, dt = timed(lambda: np.asarray(rr.simulate(times=[float(t) for t in pop.t_out])))
+        t_rr += dt
+        assert np.allclose(res[:, 0], pop.t_out, rtol=0, atol=1e-9)
+        rr_obs.append(res[:, 1:])
+    rr_diff = max_rel_diff(obs[:n_rr], np.array(rr_obs)) if n_rr else (np.nan, 0, np.nan)
+
+    # scipy: solve_ivp restarting at each dose
+    sp_rows = []
+    for method in ("LSODA", "BDF"):
+        t_sp, nfev, sp_obs = 0.0, 0, []
+        for s in range(n_sp):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                (states, nf), dt = timed(lambda: scipy_subject(eng, pop, s, method))
+            if caught:
+                print(f"scipy {method}, subject {s}: {len(caught)} warnings, first: {caught[0].message}")
+            t_sp += dt
+            nfev += nf
+            sp_obs.append(eng.observe(pop.t_out, states, pop.p[s]))
+        diff = max_rel_diff(obs[:n_sp], np.array(sp_obs)) if n_sp else (np.nan, 0, np.nan)
+        sp_rows.append((method, t_sp / max(n_sp, 1), diff, nfev / max(n_sp, 1)))
+
+    # the table
+    ref = 1e3 * t_single
+    rows = [(f"osteoqsp solve_batch ({numba.get_num_threads()} threads)", n, 1e3 * t_batch / n, None),
+            ("osteoqsp solve (1 thread)", n_single, ref, None),
+            ("libroadrunner CVODE", n_rr, 1e3 * t_rr / max(n_rr, 1), rr_diff)]
+    rows += [(f"scipy solve_ivp {m}", n_sp, 1e3 * t, d) for m, t, d, _ in sp_rows]
+    print(f"\n{'engine':<34} {'subjects':>8} {'ms/subject':>11} {'ratio':>7}  "
+          "max rel. diff vs osteoqsp (where)   max diff/scale")
+    for name, k, ms, diff in rows:
+        where = "" if diff is None else f"{diff[0]:.1e} ({obs_names[diff[1]]})".ljust(38) + f"{diff[2]:.1e}"
+        print(f"{name:<34} {k:>8} {ms:>11.1f} {ms / ref:>7.2f}  {where}")
+    print(f"\nosteoqsp batch wall time {t_batch:.2f} s for {n} subjects; set-up {t_setup:.1f} s "
+          f"({1e3 * t_setup / n:.1f} ms/subject, not in the table)")
+    print(f"libroadrunner load + compile {1e3 * t_load / max(n_rr, 1):.0f} ms/subject (not in the table)")
+    for m, _, _, nf in sp_rows:
+        print(f"scipy {m}: {nf:.0f} rhs calls/subject")
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.2f} (other processes on the machine skew timings)")
+
+
+if __name__ == "__main__":
+    main()
