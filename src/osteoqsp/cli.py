@@ -95,6 +95,68 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Observed against simulated for every mapped evidence target; exit 0 whatever the result."""
+    import csv
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from .evidence import validate
+
+    with _status("simulating the study scenarios"):
+        comparisons, missing = validate()
+    table = Table(title=f"osteoqsp validate: {sum(c.inside for c in comparisons)}/{len(comparisons)} targets "
+                        f"inside their interval ({len(missing)} evidence rows not compared)")
+    for col in ("target", "study", "endpoint", "observed", "interval", "simulated", "unit", "in"):
+        table.add_column(col, overflow="fold")
+    for c in comparisons:
+        table.add_row(str(c.target), c.study, c.endpoint[:48], f"{c.observed:g}", f"{c.low:.3g} to {c.high:.3g}",
+                      f"{c.simulated:.3g}", c.unit, "yes" if c.inside else "[red]NO[/red]")
+    Console(width=160).print(table)
+    if args.output:
+        with staged_folder(args.output) as tmp:
+            with open(tmp / "validation.csv", "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(["target", "study", "endpoint", "observed", "unit", "low", "high", "interval",
+                            "simulated", "residual", "inside", "scenario", "assumption"])
+                for c in comparisons:
+                    w.writerow([c.target, c.study, c.endpoint, c.observed, c.unit, c.low, c.high, c.interval,
+                                f"{c.simulated:.6g}", f"{c.residual:.6g}", c.inside, c.scenario, c.assume])
+            with open(tmp / "not_compared.csv", "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(["target", "study", "endpoint", "value", "unit"])
+                for row in missing:
+                    w.writerow([row["target"], row["study"], row["endpoint"], row["value"], row["unit"]])
+            _validation_figure(comparisons, tmp / "validation.png")
+        print(f"-> {args.output}/validation.csv, not_compared.csv, validation.png")
+    return 0
+
+
+def _validation_figure(comparisons: list, path: Path) -> None:  # type: ignore[type-arg]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(comparisons)
+    fig, ax = plt.subplots(figsize=(9, 0.32 * n + 1.5))
+    for i, c in enumerate(comparisons):
+        scale = max(abs(c.observed), abs(c.low), abs(c.high), 1e-12)
+        lo, hi, obs, sim = (x / scale for x in (c.low, c.high, c.observed, c.simulated))
+        ax.plot([lo, hi], [i, i], color="0.6", lw=4, solid_capstyle="butt")
+        ax.plot(obs, i, "o", color="black", ms=4)
+        ax.plot(sim, i, "D", color="tab:blue" if c.inside else "tab:red", ms=5)
+    ax.set_yticks(range(n), [f"{c.target} {c.study[:18]}: {c.endpoint[:30]}" for c in comparisons], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("value / largest |observed or bound|\ngrey: interval, dot: observed, "
+                  "diamond: simulated (red: outside)")
+    ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="osteoqsp", description="Bone homeostasis under vitamin K2 (MK-7): simulate "
                                  "scenarios from intake to bone cells and BMD.")
@@ -106,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", action="store_true",
                    help="population: go on from the finished chunks of an interrupted run (DIR.partial)")
     s.set_defaults(func=cmd_simulate)
+    s = sub.add_parser("validate", help="every evidence target: observed vs simulated, in or out of its interval")
+    s.add_argument("-o", "--output", help="folder for validation.csv, not_compared.csv and validation.png")
+    s.set_defaults(func=cmd_validate)
     s = sub.add_parser("scenarios", help="list the built-in scenarios")
     s.set_defaults(func=cmd_scenarios)
     s = sub.add_parser("export", help="export the model (sbml) for a scenario's subject, doses as events")

@@ -1,0 +1,45 @@
+"""Evidence and `validate`: the packaged table, intervals, and the targets the model meets stay met."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from osteoqsp.cli import main
+from osteoqsp.evidence import interval, targets, validate
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "evidence" / "targets.csv"
+
+# targets the model meets now: a change that loses one of them fails here (misses: see README)
+MET = {1, 3, 9, 25, 27, 32, 48, 56, 59, 60, 66, 67, 112, 117, 125, 126}
+
+
+def test_packaged_table_is_the_shared_one():
+    if not SHARED.exists():
+        pytest.skip("shared/evidence is not beside this checkout")
+    with open(SHARED) as f:
+        assert list(csv.DictReader(f)) == targets()
+
+
+def test_intervals_follow_the_reported_dispersion():
+    rows = targets()
+    assert interval(rows[24])[:2] == pytest.approx((5.26 - 6.13, 5.26 + 6.13))  # Kaneki Tokyo, SD
+    assert interval(rows[30])[:2] == pytest.approx((0.88, 1.00))  # Thane, 95 % CI
+    assert interval(rows[0])[:2] == pytest.approx((4.5, 7.5))  # Sato Tmax, none given: +/- 25 %
+
+
+def test_validate_meets_what_it_met():
+    comparisons, missing = validate()
+    inside = {c.target for c in comparisons if c.inside}
+    assert MET <= inside, f"lost: {sorted(MET - inside)}"
+    assert len(comparisons) + len(missing) == len(targets())
+
+
+def test_cli_validate_writes_table_and_figure(tmp_path, capsys):
+    assert main(["validate", "-o", str(tmp_path / "v")]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "v" / "validation.csv")))
+    assert len(rows) == 30 and {"observed", "simulated", "residual", "inside"} <= set(rows[0])
+    assert (tmp_path / "v" / "validation.png").stat().st_size > 10000
+    assert "targets inside their interval" in capsys.readouterr().out
