@@ -95,6 +95,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trial(args: argparse.Namespace) -> int:
+    from .trial import Trial, run_trial
+
+    path = Path(args.trial)
+    builtin = resources.files("osteoqsp").joinpath("trials", f"{args.trial}.yaml")
+    if not path.exists() and builtin.is_file():
+        path = Path(str(builtin))
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder, not a trial file")
+    trial = Trial.from_yaml(path)
+    out = Path(args.output)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not args.force)):
+        raise UserError(f"{out}: exists (use --force to replace a folder)")
+    with _status(f"simulating the arms of {trial.name}"):
+        result = run_trial(trial, out)
+    print(result.differences.to_string(index=False))
+    print(f"-> {out}/estimates.csv, differences.csv, endpoints.png, run.json, arms/")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Observed against simulated for every mapped evidence target; exit 0 whatever the result."""
     import csv
@@ -168,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", action="store_true",
                    help="population: go on from the finished chunks of an interrupted run (DIR.partial)")
     s.set_defaults(func=cmd_simulate)
+    s = sub.add_parser("trial", help="a virtual trial: arms, n per arm, endpoints, estimates and power")
+    s.add_argument("trial", help="trial file or built-in trial (knapen2013, theuwissen2012-dose-finding)")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--force", action="store_true")
+    s.set_defaults(func=cmd_trial)
     s = sub.add_parser("validate", help="every evidence target: observed vs simulated, in or out of its interval")
     s.add_argument("-o", "--output", help="folder for validation.csv, not_compared.csv and validation.png")
     s.set_defaults(func=cmd_validate)
