@@ -115,6 +115,27 @@ def cmd_trial(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_attribution(args: argparse.Namespace) -> int:
+    from .attribution import attribution, plot_attribution
+
+    scenario = _load(args.scenario)
+    if scenario.population is not None:
+        raise UserError("attribution runs one typical subject: remove the population field")
+    endpoints = tuple(args.endpoints.split(","))
+    with _status(f"attributing the effect of {scenario.name} to the MK-7 pathways"):
+        try:
+            df = attribution(scenario, endpoints)
+        except KeyError as exc:
+            raise UserError(f"--endpoints: {exc.args[0]}") from None
+    print(df.round(4).to_string())
+    if args.output:
+        with staged_folder(args.output) as tmp:
+            df.to_csv(tmp / "attribution.csv", float_format="%.6g")
+            plot_attribution(df, tmp / "attribution.png", f"{scenario.name}: effect vs placebo by pathway")
+        print(f"-> {args.output}/attribution.csv, attribution.png")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Observed against simulated for every mapped evidence target; exit 0 whatever the result."""
     import csv
@@ -193,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--force", action="store_true")
     s.set_defaults(func=cmd_trial)
+    s = sub.add_parser("attribution", help="the effect vs placebo with each MK-7 pathway switched off in turn")
+    s.add_argument("scenario")
+    s.add_argument("--endpoints", default="bmd_lumbar_spine,bmd_femoral_neck",
+                   help="comma-separated observables (default: lumbar spine and femoral neck BMD)")
+    s.add_argument("-o", "--output", help="folder for attribution.csv and attribution.png")
+    s.set_defaults(func=cmd_attribution)
     s = sub.add_parser("validate", help="every evidence target: observed vs simulated, in or out of its interval")
     s.add_argument("-o", "--output", help="folder for validation.csv, not_compared.csv and validation.png")
     s.set_defaults(func=cmd_validate)
