@@ -10,7 +10,7 @@ import pytest
 
 from osteoqsp import Scenario, SolverSettings, simulate
 from osteoqsp.cli import main
-from osteoqsp.population import run_population, sample_subjects, variability
+from osteoqsp.population import run_population, sample_subjects, upper_bounds, variability
 from osteoqsp.simulation import parameter_values
 
 POP = {"name": "pop", "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"},
@@ -22,10 +22,14 @@ def test_sampling_is_lognormal_around_the_typical_values():
     sc = Scenario.from_dict(POP)
     typical = parameter_values(sc)
     draws = sample_subjects(typical, np.arange(4000), seed=1)
+    upper = upper_bounds()
     for name, cv in variability().items():
         x = np.array([d[name] for d in draws]) / typical[name]
         assert np.median(x) == pytest.approx(1.0, abs=0.05)
-        assert np.std(np.log(x)) == pytest.approx(np.sqrt(np.log1p(cv**2)), rel=0.05)
+        if name in upper:  # absorbed fractions: capped at 1
+            assert np.max(x * typical[name]) <= upper[name] and np.mean(x * typical[name] == upper[name]) > 0.1
+        else:
+            assert np.std(np.log(x)) == pytest.approx(np.sqrt(np.log1p(cv**2)), rel=0.05)
     others = [k for k in typical if k not in variability()]
     assert all(draws[0][k] == typical[k] for k in others)
 

@@ -136,6 +136,29 @@ def cmd_attribution(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from .sensitivity import plot_sensitivity, sensitivity
+
+    scenario = _load(args.scenario)
+    if scenario.population is not None:
+        raise UserError("sensitivity varies the parameters itself: remove the population field")
+    params = args.parameters.split(",") if args.parameters else None
+    with _status(f"{args.method} sensitivity of {scenario.name}"):
+        try:
+            df = sensitivity(scenario, method=args.method, n=args.n, seed=args.seed, parameters=params,
+                             endpoints=tuple(args.endpoints.split(",")))
+        except (KeyError, ValueError) as exc:
+            raise UserError(str(exc.args[0]) if exc.args else str(exc)) from None
+    print(df.round(4).to_string(index=False))
+    print(f"({df.attrs['samples']} model runs)")
+    if args.output:
+        with staged_folder(args.output) as tmp:
+            df.to_csv(tmp / "sensitivity.csv", index=False, float_format="%.6g")
+            plot_sensitivity(df, tmp / "sensitivity.png", f"{scenario.name}: {args.method}, seed {args.seed}")
+        print(f"-> {args.output}/sensitivity.csv, sensitivity.png")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Observed against simulated for every mapped evidence target; exit 0 whatever the result."""
     import csv
@@ -220,6 +243,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated observables (default: lumbar spine and femoral neck BMD)")
     s.add_argument("-o", "--output", help="folder for attribution.csv and attribution.png")
     s.set_defaults(func=cmd_attribution)
+    s = sub.add_parser("sensitivity", help="global sensitivity (SALib Morris or Sobol) of endpoints at the end")
+    s.add_argument("scenario")
+    s.add_argument("--method", choices=["morris", "sobol"], default="morris")
+    s.add_argument("--n", type=int, default=10, help="Morris trajectories or Sobol base sample (power of 2)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--parameters", help="comma-separated (default: the parameters of the variability table)")
+    s.add_argument("--endpoints", default="bmd_lumbar_spine,ucoc_ratio")
+    s.add_argument("-o", "--output")
+    s.set_defaults(func=cmd_sensitivity)
     s = sub.add_parser("validate", help="every evidence target: observed vs simulated, in or out of its interval")
     s.add_argument("-o", "--output", help="folder for validation.csv, not_compared.csv and validation.png")
     s.set_defaults(func=cmd_validate)

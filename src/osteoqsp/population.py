@@ -39,11 +39,19 @@ PERCENTILES = (5, 25, 50, 75, 95)
 MAX_SUMMARY_VALUES = 250_000_000  # subjects x times of one observable held at once for percentiles (1 GB)
 
 
+def _variability_rows() -> list[dict[str, str]]:
+    text = resources.files("osteoqsp.model").joinpath("params", "variability.csv").read_text()
+    return list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+
+
 def variability() -> dict[str, float]:
     """Parameter -> coefficient of variation (log-normal)."""
-    text = resources.files("osteoqsp.model").joinpath("params", "variability.csv").read_text()
-    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
-    return {r["name"]: float(r["cv"]) for r in rows}
+    return {r["name"]: float(r["cv"]) for r in _variability_rows()}
+
+
+def upper_bounds() -> dict[str, float]:
+    """Parameter -> hard upper bound (absorbed fractions cannot exceed 1)."""
+    return {r["name"]: float(r["upper"]) for r in _variability_rows() if r["upper"].strip()}
 
 
 def sample_subjects(typical: dict[str, float], ids: np.ndarray, seed: int) -> list[dict[str, float]]:
@@ -52,12 +60,13 @@ def sample_subjects(typical: dict[str, float], ids: np.ndarray, seed: int) -> li
     cvs = {k: v for k, v in variability().items() if k in typical}
     names = sorted(cvs)
     omega = np.array([math.sqrt(math.log1p(cvs[n] ** 2)) for n in names])
+    upper = upper_bounds()
     out = []
     for sid in ids:
         row = np.random.default_rng([seed, int(sid)]).standard_normal(len(names)) * omega
         values = dict(typical)
         for name, e in zip(names, row):
-            values[name] = typical[name] * math.exp(e)
+            values[name] = min(typical[name] * math.exp(e), upper.get(name, math.inf))
         out.append(values)
     return out
 
