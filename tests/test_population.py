@@ -98,3 +98,12 @@ def test_cli_resume(tmp_path, capsys):
     run_population(sc, tmp_path / "out", max_new_chunks=0)  # as if killed before the first chunk finished
     assert main(["simulate", str(f), "-o", str(tmp_path / "out"), "--resume"]) == 0
     assert (tmp_path / "out" / "summary.csv").exists() and not (tmp_path / "out.partial").exists()
+
+
+def test_dask_local_cluster_gives_the_same_result(tmp_path):
+    sc = Scenario.from_dict(dict(POP, population={"size": 12, "seed": 7}))
+    serial = run_population(sc, tmp_path / "serial", chunk_size=4)
+    spread = run_population(sc, tmp_path / "dask", chunk_size=4, dask="local")
+    assert spread.summary.equals(serial.summary)
+    assert pd.read_parquet(tmp_path / "dask" / "timecourse.parquet").equals(
+        pd.read_parquet(tmp_path / "serial" / "timecourse.parquet"))

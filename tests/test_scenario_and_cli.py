@@ -147,3 +147,11 @@ def test_cli_output_path_errors_are_one_line(tmp_path, capsys):
     assert main(["export", "sbml", "sato2012-mk7-single", "-o", str(tmp_path / "no" / "such" / "m.xml")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 3 and "Traceback" not in err
+
+
+def test_to_dict_round_trips():
+    from tests.conftest import builtin
+
+    for name in ("knapen2013-mk7", "yamaguchi-ovx-77d-mk7", "tsukamoto2000-natto", "warfarin-mk7"):
+        sc = builtin(name)
+        assert Scenario.from_dict(sc.to_dict()).model_dump() == sc.model_dump()

@@ -62,7 +62,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if scenario.population is not None:
         from .population import run_population
 
-        pop = run_population(scenario, out, resume=args.resume)
+        pop = run_population(scenario, out, resume=args.resume, dask=args.dask)
         assert pop is not None
         print(f"{scenario.name}: {pop.n_subjects} subjects ({len(pop.failures)} failed) x {len(pop.time_day)} "
               f"time points in {pop.wall_s:.1f} s -> {out}/timecourse.parquet, summary.csv, run.json, figures/")
@@ -231,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     s.add_argument("--resume", action="store_true",
                    help="population: go on from the finished chunks of an interrupted run (DIR.partial)")
+    s.add_argument("--dask", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="population: run the chunks on Dask (a LocalCluster, or the scheduler at ADDRESS)")
     s.set_defaults(func=cmd_simulate)
     s = sub.add_parser("trial", help="a virtual trial: arms, n per arm, endpoints, estimates and power")
     s.add_argument("trial", help="trial file or built-in trial (knapen2013, theuwissen2012-dose-finding)")

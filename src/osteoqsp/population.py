@@ -154,29 +154,23 @@ def _schema():  # noqa: ANN202
 
 def run_population(scenario: Scenario, outdir: str | Path, *, chunk_size: int = 250,
                    settings: SolverSettings | None = None, resume: bool = False,
-                   max_new_chunks: int | None = None) -> PopulationResult | None:
+                   max_new_chunks: int | None = None, dask: str | None = None) -> PopulationResult | None:
     """Simulate `scenario.population.size` subjects into outdir (see the module text).
 
     resume: reuse the finished chunks of an earlier run of the same scenario, settings and chunk size in
     `outdir.partial/`. max_new_chunks: stop after computing that many chunks (returns None; run again with
-    resume=True to go on)."""
+    resume=True to go on). dask: run the chunks on Dask: "local" starts a LocalCluster on this machine, any
+    other text is the address of a running scheduler (its workers must see outdir's folder)."""
     if scenario.population is None:
         raise ValueError("the scenario has no population")
     settings = settings or SolverSettings()
-    size, seed = scenario.population.size, scenario.population.seed
+    size = scenario.population.size
     eng = engine_for(scenario.species)
-    typical = parameter_values(scenario)
-    t_ref = history_start(scenario.species, typical)
-    targets = {d.agent: (d.state, d.factor) for d in eng.model.dose_targets}
-    events = dose_events(scenario, targets)
     t_out = scenario.output_times()
     names = list(eng.gen.observable_names)
     if size * t_out.size > MAX_SUMMARY_VALUES:
         raise scenario.error(f"population: {size} subjects x {t_out.size} output times is more than "
                              f"{MAX_SUMMARY_VALUES:,} values per observable; use a coarser save_every")
-    ev_t = np.array([e.time for e in events], dtype=float)
-    ev_i = np.array([eng.state_index(e.state) for e in events], dtype=np.int64)
-    ev_a = np.array([e.amount for e in events], dtype=float)
     outdir = Path(outdir)
     partial = outdir.with_name(outdir.name + ".partial")
     manifest = {"scenario": scenario.to_dict(), "chunk_size": chunk_size, "rtol": settings.rtol,
@@ -193,33 +187,63 @@ def run_population(scenario: Scenario, outdir: str | Path, *, chunk_size: int = 
         partial.mkdir(parents=True)
         (partial / "manifest.json").write_text(json.dumps(manifest))
     start = time.perf_counter()
-    chunks = list(range(0, size, chunk_size))
+    chunks = [(k, first, min(first + chunk_size, size)) for k, first in enumerate(range(0, size, chunk_size))]
+    todo = [c for c in chunks if not (partial / f"chunk-{c[0]:06d}.json").exists()]
+    stopped = max_new_chunks is not None and len(todo) > max_new_chunks
+    todo = todo[:max_new_chunks] if max_new_chunks is not None else todo
+    jobs = [(scenario.to_dict(), settings, k, first, stop, str(partial)) for k, first, stop in todo]
     bar = _progress()
-    computed = 0
     try:
         if bar is not None:
             bar.start()
-            task = bar.add_task("subjects", total=size)
-        for k, first in enumerate(chunks):
-            ids = np.arange(first, min(first + chunk_size, size))
-            if (partial / f"chunk-{k:06d}.json").exists():
-                if bar is not None:
-                    bar.update(task, advance=ids.size)
-                continue
-            if max_new_chunks is not None and computed >= max_new_chunks:
-                return None
-            _run_chunk(k, ids, eng, typical, seed, t_ref, t_out, (ev_t, ev_i, ev_a), names, settings, partial)
-            computed += 1
+            task = bar.add_task("subjects", total=size, completed=size - sum(b - a for _, a, b in todo))
+        for done in (_run_on_dask(jobs, dask) if dask else map(_chunk_job, jobs)):
             if bar is not None:
-                bar.update(task, advance=ids.size)
+                bar.update(task, advance=done)
     finally:
         if bar is not None:
             bar.stop()
+    if stopped:
+        return None
+    typical = parameter_values(scenario)
     result = _merge(scenario, outdir, partial, len(chunks), size, t_out, names,
                     {o.name: o.unit for o in eng.model.observables}, typical, settings,
                     time.perf_counter() - start)
     shutil.rmtree(partial)
     return result
+
+
+def _run_on_dask(jobs: list[tuple], address: str):  # noqa: ANN202
+    """Yield each chunk's subject count as Dask finishes it (a LocalCluster when address is 'local')."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = LocalCluster(processes=True, threads_per_worker=1) if address == "local" else None
+    client = Client(cluster if cluster is not None else address)
+    try:
+        for future in as_completed(client.map(_chunk_job, jobs, pure=False)):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _chunk_job(job: tuple) -> int:
+    """One chunk, from plain data (so that it can run in another process): returns its subject count."""
+    data, settings, k, first, stop, partial = job
+    scenario = Scenario.from_dict(data)
+    assert scenario.population is not None
+    eng = engine_for(scenario.species)
+    typical = parameter_values(scenario)
+    targets = {d.agent: (d.state, d.factor) for d in eng.model.dose_targets}
+    events = dose_events(scenario, targets)
+    ev = (np.array([e.time for e in events], dtype=float),
+          np.array([eng.state_index(e.state) for e in events], dtype=np.int64),
+          np.array([e.amount for e in events], dtype=float))
+    _run_chunk(k, np.arange(first, stop), eng, typical, scenario.population.seed,
+               history_start(scenario.species, typical), scenario.output_times(), ev,
+               list(eng.gen.observable_names), settings, Path(partial))
+    return stop - first
 
 
 def _run_chunk(k: int, ids: np.ndarray, eng, typical: dict[str, float], seed: int, t_ref: float,  # noqa: ANN001

@@ -307,7 +307,20 @@ class Scenario(_Strict):
         return ScenarioError(f"{self._source}: {message}")
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        """A plain mapping that `from_dict` reads back to the same scenario (quantities with their units)."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        units = {"age": "year", "menopause_age": "year", "ovariectomy": "day", "body_weight": "kg"}
+        for key, unit in units.items():
+            if key in data["subject"]:
+                data["subject"][key] = f"{data['subject'][key]!r} {unit}"
+        for item in data["intake"]:
+            for key in ("every", "start", "stop"):
+                if key in item:
+                    item[key] = f"{item[key]!r} day"
+        for key in ("duration", "save_every"):
+            if key in data:
+                data[key] = f"{data[key]!r} day"
+        return data
 
     # ---- what the engine needs ----
     def output_times(self) -> np.ndarray:
