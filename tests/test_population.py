@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from osteoqsp import Scenario, SolverSettings, simulate
+from osteoqsp import Scenario, ScenarioError, SolverSettings, simulate
 from osteoqsp.cli import main
 from osteoqsp.population import run_population, sample_subjects, upper_bounds, variability
 from osteoqsp.simulation import parameter_values
@@ -107,3 +107,23 @@ def test_dask_local_cluster_gives_the_same_result(tmp_path):
     assert spread.summary.equals(serial.summary)
     assert pd.read_parquet(tmp_path / "dask" / "timecourse.parquet").equals(
         pd.read_parquet(tmp_path / "serial" / "timecourse.parquet"))
+
+
+def test_covariates_and_correlations():
+    pop = dict(POP, population={"size": 24, "seed": 7,
+                                "covariates": {"age": {"uniform": ["55 year", "65 year"]},
+                                               "natto": {"normal": ["100 g/week", "50 g/week"]}},
+                                "correlations": {"kel_mk7,f_abs_mk7": 0.8}})
+    sc = Scenario.from_dict(pop)
+    typical = parameter_values(sc)
+    draws = sample_subjects(typical, np.arange(2000), 7, sc.population)
+    ages = np.array([d["age0"] for d in draws])
+    assert 55 <= ages.min() and ages.max() <= 65 and abs(ages.mean() - 60) < 0.5
+    assert np.mean([d["intake_mk7"] > typical["intake_mk7"] for d in draws]) > 0.95  # natto adds MK-7
+    a = np.log([d["kel_mk7"] for d in draws])
+    b = np.log([min(d["f_abs_mk7"], 0.799) for d in draws])  # below the cap at 1
+    assert np.corrcoef(a, b)[0, 1] > 0.5
+    with pytest.raises(ScenarioError, match="unknown covariate"):
+        Scenario.from_dict(dict(POP, population={"size": 3, "covariates": {"height": {"uniform": ["1 m", "2 m"]}}}))
+    with pytest.raises(ScenarioError, match="rho"):
+        Scenario.from_dict(dict(POP, population={"size": 3, "correlations": {"kel_mk7": 2}}))

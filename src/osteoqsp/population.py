@@ -54,21 +54,61 @@ def upper_bounds() -> dict[str, float]:
     return {r["name"]: float(r["upper"]) for r in _variability_rows() if r["upper"].strip()}
 
 
-def sample_subjects(typical: dict[str, float], ids: np.ndarray, seed: int) -> list[dict[str, float]]:
+def _eta_factor(names: list[str], omega: np.ndarray, correlations: dict[str, float]) -> np.ndarray:
+    """Matrix turning independent standard normals into correlated etas: L diag(omega)."""
+    corr = np.eye(len(names))
+    for pair, rho in correlations.items():
+        a, b = (x.strip() for x in pair.split(","))
+        if a not in names or b not in names:
+            raise KeyError(f"correlation {pair!r}: both must be parameters of the variability table")
+        i, j = names.index(a), names.index(b)
+        corr[i, j] = corr[j, i] = rho
+    try:
+        chol = np.linalg.cholesky(corr)
+    except np.linalg.LinAlgError:
+        raise ValueError("the correlations do not form a valid correlation matrix") from None
+    return np.diag(omega) @ chol
+
+
+def sample_subjects(typical: dict[str, float], ids: np.ndarray, seed: int, population: Any = None
+                    ) -> list[dict[str, float]]:
     """Parameter sets for the subjects `ids`; subject i draws from a generator seeded by (seed, i), so a
-    subject is the same whatever the chunking (and a resumed run draws the same subjects)."""
+    subject is the same whatever the chunking (and a resumed run draws the same subjects). `population`
+    (the scenario's) adds covariates and correlations."""
     cvs = {k: v for k, v in variability().items() if k in typical}
     names = sorted(cvs)
     omega = np.array([math.sqrt(math.log1p(cvs[n] ** 2)) for n in names])
+    factor = _eta_factor(names, omega, population.correlations if population is not None else {})
     upper = upper_bounds()
     out = []
     for sid in ids:
-        row = np.random.default_rng([seed, int(sid)]).standard_normal(len(names)) * omega
+        rng = np.random.default_rng([seed, int(sid)])
+        row = factor @ rng.standard_normal(len(names))
         values = dict(typical)
         for name, e in zip(names, row):
             values[name] = min(typical[name] * math.exp(e), upper.get(name, math.inf))
+        if population is not None:
+            _apply_covariates(values, population, rng)
         out.append(values)
     return out
+
+
+def _apply_covariates(values: dict[str, float], population: Any, rng: np.random.Generator) -> None:
+    """Draw the covariates (in a fixed order, after the etas) into the subject's parameter values."""
+    from .scenario import food_table
+
+    for name in ("age", "menopause_age", "intake_k1", "intake_mk7", "natto"):
+        spec = population.covariate(name)
+        if spec is None:
+            continue
+        kind, a, b = spec
+        x = rng.uniform(a, b) if kind == "uniform" else max(rng.normal(a, b), 0.0)
+        if name == "age":
+            values["age0"] = min(x, 120.0)
+        elif name == "natto":  # g/week of natto -> ug/day of MK-7 (packaged table's typical natto)
+            values["intake_mk7"] += x / 7.0 * food_table()["natto"].content_ug_per_100g / 100.0
+        else:
+            values[name] = x
 
 
 @dataclass
@@ -240,24 +280,25 @@ def _chunk_job(job: tuple) -> int:
     ev = (np.array([e.time for e in events], dtype=float),
           np.array([eng.state_index(e.state) for e in events], dtype=np.int64),
           np.array([e.amount for e in events], dtype=float))
-    _run_chunk(k, np.arange(first, stop), eng, typical, scenario.population.seed,
-               history_start(scenario.species, typical), scenario.output_times(), ev,
+    _run_chunk(k, np.arange(first, stop), eng, typical, scenario, scenario.output_times(), ev,
                list(eng.gen.observable_names), settings, Path(partial))
     return stop - first
 
 
-def _run_chunk(k: int, ids: np.ndarray, eng, typical: dict[str, float], seed: int, t_ref: float,  # noqa: ANN001
+def _run_chunk(k: int, ids: np.ndarray, eng, typical: dict[str, float], scenario: Scenario,  # noqa: ANN001
                t_out: np.ndarray, events: tuple[np.ndarray, np.ndarray, np.ndarray], names: list[str],
                settings: SolverSettings, partial: Path) -> None:
     import pyarrow.parquet as pq
 
     ev_t, ev_i, ev_a = events
-    draws = sample_subjects(typical, ids, seed)
+    population = scenario.population
+    assert population is not None
+    draws = sample_subjects(typical, ids, population.seed, population)
     failures: list[dict[str, Any]] = []
     y0s, ps, kept = [], [], []
     for sid, vals in zip(ids, draws):
-        try:
-            y0, p = eng.baseline(eng.parameter_vector(vals), t_ref, settings)
+        try:  # each subject's own history: its age and menopause age may be covariates
+            y0, p = eng.baseline(eng.parameter_vector(vals), history_start(scenario.species, vals), settings)
         except (SteadyStateError, SolveError) as exc:
             failures.append({"subject": int(sid), "reason": str(exc), "parameters": _drawn(vals, typical)})
             continue

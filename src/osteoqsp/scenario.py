@@ -197,9 +197,50 @@ def diet_content(text: str) -> float:
 PATHWAY_NAMES = ("carboxylation", "nfkb", "sxr", "osteoclast_apoptosis")
 
 
+COVARIATES = {"age": "year", "menopause_age": "year", "intake_k1": "ug/day", "intake_mk7": "ug/day",
+              "natto": "g/week"}
+
+
 class Population(_Strict):
+    """size and seed; optional covariate distributions ({uniform: [low, high]} or {normal: [mean, sd]},
+    quantities with units) and correlations between the log-normal etas ({"kel_mk7,f_abs_mk7": 0.4})."""
+
     size: int = Field(ge=1, le=MAX_POPULATION)
     seed: int = 0
+    covariates: dict[str, dict[str, list[Any]]] = {}
+    correlations: dict[str, float] = {}
+
+    @field_validator("covariates")
+    @classmethod
+    def _covariates(cls, v: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, list[Any]]]:
+        for name, dist in v.items():
+            if name not in COVARIATES:
+                raise ValueError(f"@covariates: unknown covariate {name!r} (known: {', '.join(COVARIATES)})")
+            if len(dist) != 1 or next(iter(dist)) not in ("uniform", "normal"):
+                raise ValueError(f"@covariates: {name} needs one of uniform: [low, high] or normal: [mean, sd]")
+            kind, args = next(iter(dist.items()))
+            if len(args) != 2:
+                raise ValueError(f"@covariates: {name}: {kind} takes two quantities")
+            a, b = (quantity(x, COVARIATES[name], name) for x in args)
+            if (kind == "uniform" and not a <= b) or (kind == "normal" and b < 0) or min(a, b) < 0:
+                raise ValueError(f"@covariates: {name}: {kind} {args} is not a valid distribution")
+        return v
+
+    @field_validator("correlations")
+    @classmethod
+    def _correlations(cls, v: dict[str, float]) -> dict[str, float]:
+        for pair, rho in v.items():
+            if len(pair.split(",")) != 2 or not -1 < rho < 1:
+                raise ValueError(f"@correlations: {pair!r}: give 'parameter,parameter' with -1 < rho < 1")
+        return v
+
+    def covariate(self, name: str) -> tuple[str, float, float] | None:
+        """(kind, a, b) in the covariate's unit, or None."""
+        if name not in self.covariates:
+            return None
+        kind, args = next(iter(self.covariates[name].items()))
+        a, b = (quantity(x, COVARIATES[name], name) for x in args)
+        return kind, a, b
 
 
 class Scenario(_Strict):
