@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +50,6 @@ class Result:
     settings: SolverSettings
     solver_status: int
     solver_steps: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name in self.observable_names:

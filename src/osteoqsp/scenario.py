@@ -33,6 +33,17 @@ class ScenarioError(ValueError):
     """A user error in a scenario: one line naming the field and the reason."""
 
 
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file's content; a missing or malformed file is a ScenarioError naming it."""
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such file") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+
+
 @dataclass(frozen=True)
 class Food:
     name: str
@@ -307,14 +318,7 @@ class Scenario(_Strict):
     # ---- reading ----
     @classmethod
     def from_yaml(cls, path: str | Path) -> Scenario:
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text())
-        except FileNotFoundError:
-            raise ScenarioError(f"{path}: no such file") from None
-        except yaml.YAMLError as exc:
-            raise ScenarioError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_yaml(path), source=str(path))
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "scenario") -> Scenario:

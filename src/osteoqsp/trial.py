@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .files import staged_folder
 from .population import run_population
-from .scenario import Scenario, ScenarioError, quantity
+from .scenario import Scenario, ScenarioError, quantity, read_yaml
 
 
 class Endpoint(BaseModel):
@@ -62,12 +62,7 @@ class Trial(BaseModel):
     @classmethod
     def from_yaml(cls, path: str | Path) -> Trial:
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text())
-        except FileNotFoundError:
-            raise ScenarioError(f"{path}: no such file") from None
-        except yaml.YAMLError as exc:
-            raise ScenarioError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        data = read_yaml(path)
         try:
             trial = cls.model_validate(data)
         except ValidationError as exc:
