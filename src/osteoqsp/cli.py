@@ -159,6 +159,17 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    try:
+        path = build_report(args.folder)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
+    print(f"-> {path}")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Observed against simulated for every mapped evidence target; exit 0 whatever the result."""
     import csv
@@ -254,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--endpoints", default="bmd_lumbar_spine,ucoc_ratio")
     s.add_argument("-o", "--output")
     s.set_defaults(func=cmd_sensitivity)
+    s = sub.add_parser("report", help="one self-contained HTML file for an output folder")
+    s.add_argument("folder")
+    s.set_defaults(func=cmd_report)
     s = sub.add_parser("validate", help="every evidence target: observed vs simulated, in or out of its interval")
     s.add_argument("-o", "--output", help="folder for validation.csv, not_compared.csv and validation.png")
     s.set_defaults(func=cmd_validate)
