@@ -13,7 +13,7 @@ from osteoqsp.evidence import interval, targets, validate
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "evidence" / "targets.csv"
 
 # targets the model meets now: a change that loses one of them fails here (misses: see README)
-MET = {1, 3, 9, 25, 27, 32, 48, 56, 59, 60, 66, 67, 112, 117, 125, 126}
+MET = {1, 3, 9, 25, 27, 32, 47, 48, 56, 59, 60, 66, 67, 111, 112, 114, 115, 116, 117, 125, 126}
 
 
 def test_packaged_table_is_the_shared_one():
