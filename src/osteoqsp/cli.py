@@ -128,11 +128,8 @@ def cmd_attribution(args: argparse.Namespace) -> int:
         except KeyError as exc:
             raise UserError(f"--endpoints: {exc.args[0]}") from None
     print(df.round(4).to_string())
-    if args.output:
-        with staged_folder(args.output) as tmp:
-            df.to_csv(tmp / "attribution.csv", float_format="%.6g")
-            plot_attribution(df, tmp / "attribution.png", f"{scenario.name}: effect vs placebo by pathway")
-        print(f"-> {args.output}/attribution.csv, attribution.png")
+    _save_table(args.output, "attribution", df, plot_attribution, f"{scenario.name}: effect vs placebo by pathway",
+                index=True)
     return 0
 
 
@@ -151,12 +148,19 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             raise UserError(str(exc.args[0]) if exc.args else str(exc)) from None
     print(df.round(4).to_string(index=False))
     print(f"({df.attrs['samples']} model runs)")
-    if args.output:
-        with staged_folder(args.output) as tmp:
-            df.to_csv(tmp / "sensitivity.csv", index=False, float_format="%.6g")
-            plot_sensitivity(df, tmp / "sensitivity.png", f"{scenario.name}: {args.method}, seed {args.seed}")
-        print(f"-> {args.output}/sensitivity.csv, sensitivity.png")
+    _save_table(args.output, "sensitivity", df, plot_sensitivity, f"{scenario.name}: {args.method}, seed {args.seed}",
+                index=False)
     return 0
+
+
+def _save_table(output: str | None, stem: str, df, plot, title: str, index: bool) -> None:  # noqa: ANN001
+    """With an output folder: STEM.csv and STEM.png (drawn by plot(df, path, title)), written as one."""
+    if not output:
+        return
+    with staged_folder(output) as tmp:
+        df.to_csv(tmp / f"{stem}.csv", index=index, float_format="%.6g")
+        plot(df, tmp / f"{stem}.png", title)
+    print(f"-> {output}/{stem}.csv, {stem}.png")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
