@@ -127,3 +127,38 @@ def test_covariates_and_correlations():
         Scenario.from_dict(dict(POP, population={"size": 3, "covariates": {"height": {"uniform": ["1 m", "2 m"]}}}))
     with pytest.raises(ScenarioError, match="rho"):
         Scenario.from_dict(dict(POP, population={"size": 3, "correlations": {"kel_mk7": 2}}))
+
+
+def test_body_weight_scales_volumes_and_clearances():
+    """Allometry: a heavier subject has a larger plasma volume, so a lower MK-7 peak after one dose, and a
+    slower elimination rate constant (clearance ~ weight^3/4, volume ~ weight)."""
+    one = {"name": "bw", "subject": {"sex": "female", "age": "58 year"}, "duration": "4 day",
+           "intake": [{"agent": "MK-7", "dose": "420 ug"}], "save_every": "1 hour"}
+    light = simulate(Scenario.from_dict(dict(one, subject={**one["subject"], "body_weight": "50 kg"})))
+    heavy = simulate(Scenario.from_dict(dict(one, subject={**one["subject"], "body_weight": "100 kg"})))
+    typical = simulate(Scenario.from_dict(one))
+    peak = {k: r["mk7_serum"].max() - r["mk7_serum"][0] for k, r in
+            (("light", light), ("heavy", heavy), ("typical", typical))}
+    assert peak["light"] > peak["typical"] > peak["heavy"]
+    assert 1.3 < peak["light"] / peak["heavy"] < 2.2  # volume x2, partly offset by slower clearance
+
+
+def test_body_weight_and_warfarin_dose_covariates(tmp_path):
+    sc = Scenario.from_dict({"name": "warfarin-pop", "subject": {"sex": "female", "age": "65 year",
+                                                                "menopause_age": "51 year"},
+                             "intake": [{"agent": "warfarin", "dose": "5 mg", "every": "1 day"}],
+                             "duration": "21 day", "save_every": "7 day",
+                             "population": {"size": 16, "seed": 2, "covariates": {
+                                 "body_weight": {"normal": ["70 kg", "12 kg"]},
+                                 "warfarin_dose": {"uniform": ["1 mg/day", "9 mg/day"]}}}})
+    typical = parameter_values(sc)
+    draws = sample_subjects(typical, np.arange(16), 2, sc.population)
+    doses = np.array([d["warfarin_dose_mg_per_day"] for d in draws])
+    assert 1 <= doses.min() and doses.max() <= 9 and np.std([d["body_weight"] for d in draws]) > 5
+    res = run_population(sc, tmp_path / "w")
+    rank = lambda x: np.argsort(np.argsort(x))  # noqa: E731
+    plasma = res.values_of("warfarin_plasma")[:, -1]
+    assert np.corrcoef(rank(doses), rank(plasma))[0, 1] > 0.8  # each subject gets its own dose
+    with pytest.raises(ScenarioError, match="warfarin intake"):
+        Scenario.from_dict(dict(POP, population={"size": 3, "covariates": {
+            "warfarin_dose": {"uniform": ["1 mg/day", "2 mg/day"]}}}))

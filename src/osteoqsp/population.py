@@ -36,6 +36,7 @@ from .scenario import Scenario, dose_events
 from .simulation import engine_for, parameter_values
 
 PERCENTILES = (5, 25, 50, 75, 95)
+WARFARIN_DOSE = "warfarin_dose_mg_per_day"  # a subject's drawn warfarin dose, kept beside its parameters
 MAX_SUMMARY_VALUES = 250_000_000  # subjects x times of one observable held at once for percentiles (1 GB)
 
 
@@ -97,7 +98,7 @@ def _apply_covariates(values: dict[str, float], population: Any, rng: np.random.
     """Draw the covariates (in a fixed order, after the etas) into the subject's parameter values."""
     from .scenario import food_table
 
-    for name in ("age", "menopause_age", "intake_k1", "intake_mk7", "natto"):
+    for name in ("age", "menopause_age", "intake_k1", "intake_mk7", "natto", "body_weight", "warfarin_dose"):
         spec = population.covariate(name)
         if spec is None:
             continue
@@ -105,6 +106,10 @@ def _apply_covariates(values: dict[str, float], population: Any, rng: np.random.
         x = rng.uniform(a, b) if kind == "uniform" else max(rng.normal(a, b), 0.0)
         if name == "age":
             values["age0"] = min(x, 120.0)
+        elif name == "body_weight":
+            values["body_weight"] = min(max(x, 0.1 * values["body_weight_ref"]), 300.0)
+        elif name == "warfarin_dose":  # mg/day; scales the scenario's warfarin doses (not a model parameter)
+            values[WARFARIN_DOSE] = x
         elif name == "natto":  # g/week of natto -> ug/day of MK-7 (packaged table's typical natto)
             values["intake_mk7"] += x / 7.0 * food_table()["natto"].content_ug_per_100g / 100.0
         else:
@@ -279,18 +284,19 @@ def _chunk_job(job: tuple) -> int:
     events = dose_events(scenario, targets)
     ev = (np.array([e.time for e in events], dtype=float),
           np.array([eng.state_index(e.state) for e in events], dtype=np.int64),
-          np.array([e.amount for e in events], dtype=float))
+          np.array([e.amount for e in events], dtype=float),
+          np.array([e.agent == "warfarin" for e in events], dtype=bool))
     _run_chunk(k, np.arange(first, stop), eng, typical, scenario, scenario.output_times(), ev,
                list(eng.gen.observable_names), settings, Path(partial))
     return stop - first
 
 
 def _run_chunk(k: int, ids: np.ndarray, eng, typical: dict[str, float], scenario: Scenario,  # noqa: ANN001
-               t_out: np.ndarray, events: tuple[np.ndarray, np.ndarray, np.ndarray], names: list[str],
+               t_out: np.ndarray, events: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], names: list[str],
                settings: SolverSettings, partial: Path) -> None:
     import pyarrow.parquet as pq
 
-    ev_t, ev_i, ev_a = events
+    ev_t, ev_i, ev_a, ev_warfarin = events
     population = scenario.population
     assert population is not None
     draws = sample_subjects(typical, ids, population.seed, population)
@@ -308,9 +314,12 @@ def _run_chunk(k: int, ids: np.ndarray, eng, typical: dict[str, float], scenario
     values = np.full((ids.size, t_out.size, len(names)), np.nan, dtype=np.float32)
     if kept:
         n = len(kept)
+        amounts = np.tile(ev_a, (n, 1))
+        if WARFARIN_DOSE in draws[0]:  # each subject's own warfarin dose
+            scale = np.array([draws[s - int(ids[0])][WARFARIN_DOSE] for s in kept]) / scenario.warfarin_mg_per_day()
+            amounts[:, ev_warfarin] *= scale[:, None]
         states, status, _ = eng.solve_batch(np.array(y0s), np.array(ps), t_out, np.tile(ev_t, (n, 1)),
-                                            np.tile(ev_i, (n, 1)), np.tile(ev_a, (n, 1)), np.full(n, ev_t.size),
-                                            settings)
+                                            np.tile(ev_i, (n, 1)), amounts, np.full(n, ev_t.size), settings)
         obs = eng.mod.observe_batch(t_out, states, np.array(ps))
         good = status < 2
         for j in np.flatnonzero(~good):
@@ -358,7 +367,7 @@ def _merge(scenario: Scenario, outdir: Path, partial: Path, n_chunks: int, size:
 
 
 def _drawn(values: dict[str, float], typical: dict[str, float]) -> dict[str, float]:
-    return {k: v for k, v in values.items() if v != typical[k]}
+    return {k: v for k, v in values.items() if v != typical.get(k)}
 
 
 def _long_table(ids: np.ndarray, t_out: np.ndarray, names: list[str], obs: np.ndarray, schema):  # noqa: ANN001,ANN202

@@ -209,7 +209,7 @@ PATHWAY_NAMES = ("carboxylation", "nfkb", "sxr", "osteoclast_apoptosis")
 
 
 COVARIATES = {"age": "year", "menopause_age": "year", "intake_k1": "ug/day", "intake_mk7": "ug/day",
-              "natto": "g/week"}
+              "natto": "g/week", "body_weight": "kg", "warfarin_dose": "mg/day"}
 
 
 class Population(_Strict):
@@ -313,7 +313,16 @@ class Scenario(_Strict):
                 raise ValueError(f"intake[{i}]: diets per 100 g are for rats; give humans doses or foods")
             if item.start >= self.duration:
                 raise ValueError(f"intake[{i}]: start is at or after the end of the scenario")
+        if self.population is not None and "warfarin_dose" in self.population.covariates \
+                and self.warfarin_mg_per_day() == 0:
+            raise ValueError("population.covariates.warfarin_dose: the scenario needs a repeated warfarin "
+                             "intake (agent: warfarin, every: ...) whose daily dose the covariate sets")
         return self
+
+    def warfarin_mg_per_day(self) -> float:
+        """The scenario's repeated warfarin intake in mg/day (0 without one)."""
+        return sum(quantity(i.dose, "mg", "dose") / i.every for i in self.intake
+                   if i.agent == "warfarin" and i.every is not None)
 
     # ---- reading ----
     @classmethod
@@ -394,6 +403,8 @@ def subject_parameters(sc: Scenario, table_value) -> dict[str, float]:
     out: dict[str, float] = {"ageing": 1.0 if s.ageing else 0.0}
     if s.age is not None:
         out["age0"] = s.age
+    if s.body_weight is not None:
+        out["body_weight"] = s.body_weight
     if sc.species == "human":
         if s.menopause_age is not None:
             out["menopause_age"] = s.menopause_age

@@ -25,6 +25,12 @@ def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
     absorb_age = m.let("absorption_age_factor", sp.exp(-m.p("k_abs_age", "1/year") * above), "1",
                        "fall of intestinal absorption with age (1 at or below age_abs_ref)")
     out: dict[str, sp.Symbol] = {"age": age}
+    # body size (allometry, Anderson & Holford 2008): volumes in proportion to body weight, clearances to
+    # its 3/4 power, so first-order rate constants go as weight^-1/4 (relative to the species' reference)
+    size = m.let("body_size", m.p("body_weight", "kg") / m.p("body_weight_ref", "kg"), "1",
+                 "body weight relative to the reference weight of the species tables")
+    allo = m.let("allometric_rate_factor", size ** sp.Rational(-1, 4), "1",
+                 "rate constants scale as (weight / reference)^-1/4")
     for v in VITAMERS:
         mw = sp.Float(MOLAR_MASS[v])
         gut = m.state(f"{v}_gut", "nmol", f"{AGENT_OF[v]} in the gut lumen")
@@ -34,7 +40,7 @@ def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
         bone = m.state(f"{v}_bone", "nmol", f"{AGENT_OF[v]} in extra-hepatic tissue incl. bone", initial=1.0)
         faeces = m.state(f"{v}_faeces", "nmol", f"unabsorbed {AGENT_OF[v]}, cumulative", accumulator=True)
         elim = m.state(f"{v}_eliminated", "nmol", f"{AGENT_OF[v]} eliminated, cumulative", accumulator=True)
-        scale = m.p("pk_rate_scale", "1")
+        scale = m.p("pk_rate_scale", "1") * allo
         ka = m.p(f"ka_{v}", "1/day") * scale
         frac = m.let(f"f_abs_{v}_now", m.p(f"f_abs_{v}", "1") * absorb_age, "1",
                      f"fraction of an oral {AGENT_OF[v]} dose absorbed at the current age")
@@ -53,7 +59,7 @@ def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
                "elimination from serum")
         m.flux(f"{v}_hepatic_catabolism", scale * m.p(f"kcat_liver_{v}", "1/day") * liver, liver, elim, "nmol/day",
                "side-chain catabolism in the liver, biliary and urinary excretion")
-        conc = m.let(f"{v}_serum_nM", serum / m.p(f"v_serum_{v}", "L"), "nM", f"serum {AGENT_OF[v]}")
+        conc = m.let(f"{v}_serum_nM", serum / (m.p(f"v_serum_{v}", "L") * size), "nM", f"serum {AGENT_OF[v]}")
         out[v + "_gut"] = gut
         out[v + "_liver"] = liver
         out[v + "_bone"] = bone
@@ -61,7 +67,7 @@ def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
         m.dose_target(AGENT_OF[v], gut, "ug", 1000.0 / MOLAR_MASS[v])
     converted = m.state("mk7_converted_to_mk4", "nmol", "MK-7 converted to MK-4, cumulative",
                         accumulator=True)
-    conv = m.flux("mk7_to_mk4", m.p("pk_rate_scale", "1") * m.p("k_mk7_mk4", "1/day")
+    conv = m.flux("mk7_to_mk4", m.p("pk_rate_scale", "1") * allo * m.p("k_mk7_mk4", "1/day")
                   * out["mk7_bone"], out["mk7_bone"],
                   out["mk4_bone"], "nmol/day", "side-chain exchange (UBIAD1) in extra-hepatic tissue")
     m.flux("mk7_to_mk4_tally", conv, None, converted, "nmol/day", "bookkeeping of the conversion")
@@ -70,8 +76,8 @@ def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
     w_gut = m.state("warfarin_gut", "mg", "warfarin in the gut")
     w_c = m.state("warfarin_central", "mg", "warfarin in plasma")
     m.flux("warfarin_absorption", m.p("ka_warfarin", "1/day") * w_gut, w_gut, w_c, "mg/day", "")
-    m.flux("warfarin_elimination", m.p("kel_warfarin", "1/day") * w_c, w_c, None, "mg/day", "")
-    out["warfarin_conc"] = m.let("warfarin_conc", w_c / m.p("v_warfarin", "L"), "mg/L", "plasma warfarin")
+    m.flux("warfarin_elimination", m.p("kel_warfarin", "1/day") * allo * w_c, w_c, None, "mg/day", "")
+    out["warfarin_conc"] = m.let("warfarin_conc", w_c / (m.p("v_warfarin", "L") * size), "mg/L", "plasma warfarin")
     m.dose_target("warfarin", w_gut, "mg", 1.0)
 
     # calcium, vitamin D3 and zinc supplements: exposure compartments driving their effects (amounts)
