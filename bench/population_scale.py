@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from osteoqsp import Scenario
+from osteoqsp import Scenario, SolverSettings
 from osteoqsp.population import run_population
 
 
@@ -25,6 +25,7 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=500)
     ap.add_argument("--save-every", default="30 day")
     ap.add_argument("--dask", default=None, help="'local' or a scheduler address")
+    ap.add_argument("--rtol", type=float, default=1e-7, help="relative tolerance (osteoqsp's default 1e-7)")
     ap.add_argument("--keep", action="store_true", help="keep the output folder")
     args = ap.parse_args()
     sc = Scenario.from_dict({
@@ -35,13 +36,14 @@ def main() -> None:
         "population": {"size": args.subjects, "seed": 7}})
     out = Path(tempfile.mkdtemp(prefix="osteoqsp-scale-")) / "run"
     start = time.perf_counter()
-    result = run_population(sc, out, chunk_size=args.chunk, dask=args.dask)
+    result = run_population(sc, out, chunk_size=args.chunk, dask=args.dask,
+                            settings=SolverSettings(rtol=args.rtol))
     wall = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     size_mb = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 2**20
     assert result is not None
     print(f"subjects {args.subjects}, failed {len(result.failures)}, cores {os.cpu_count()}, chunk {args.chunk}, "
-          f"save_every {args.save_every}")
+          f"save_every {args.save_every}, rtol {args.rtol:g}")
     print(f"wall {wall:.1f} s = {1000 * wall / args.subjects:.1f} ms/subject; peak RSS {peak_mb:.0f} MB "
           f"(this process{'; Dask workers not counted' if args.dask else ''}); output {size_mb:.0f} MB")
     if args.keep:

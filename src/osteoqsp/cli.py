@@ -50,6 +50,14 @@ def builtin_scenarios() -> dict[str, str]:
     return out
 
 
+def _settings(args: argparse.Namespace):  # noqa: ANN202
+    from .engine import SolverSettings
+
+    if not 1e-12 <= args.rtol <= 1e-3:
+        raise UserError(f"--rtol {args.rtol:g}: give a relative tolerance between 1e-12 and 1e-3")
+    return SolverSettings(rtol=args.rtol)
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from . import simulate
 
@@ -62,13 +70,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if scenario.population is not None:
         from .population import run_population
 
-        pop = run_population(scenario, out, resume=args.resume, dask=args.dask)
+        pop = run_population(scenario, out, resume=args.resume, dask=args.dask, settings=_settings(args))
         assert pop is not None
         print(f"{scenario.name}: {pop.n_subjects} subjects ({len(pop.failures)} failed) x {len(pop.time_day)} "
               f"time points in {pop.wall_s:.1f} s -> {out}/timecourse.parquet, summary.csv, run.json, figures/")
         return 0
     with _status(f"simulating {scenario.name} (the first run on a machine compiles the model, about 20 s)"):
-        result = simulate(scenario)
+        result = simulate(scenario, settings=_settings(args))
     with staged_folder(out) as tmp:  # nothing half-written
         result.write(tmp)
     print(f"{scenario.name}: {len(result.time_day)} time points x {len(result.spec_columns())} observables "
@@ -174,6 +182,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    """The dashboard: `streamlit run` of osteoqsp/app.py on 127.0.0.1 (until Ctrl-C)."""
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise UserError("the dashboard needs streamlit: pip install 'osteoqsp[app]'")
+    script = Path(__file__).with_name("app.py")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1",
+           "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
+    if args.headless:
+        cmd += ["--server.headless", "true"]
+    print(f"osteoqsp dashboard on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Observed against simulated for every mapped evidence target; exit 0 whatever the result."""
     import csv
@@ -248,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="population: go on from the finished chunks of an interrupted run (DIR.partial)")
     s.add_argument("--dask", nargs="?", const="local", default=None, metavar="ADDRESS",
                    help="population: run the chunks on Dask (a LocalCluster, or the scheduler at ADDRESS)")
+    s.add_argument("--rtol", type=float, default=1e-7,
+                   help="relative tolerance of the integrator (default 1e-7; 1e-5 halves the time of a "
+                        "population and keeps outputs within about 1e-7 of their scale, see bench/README.md)")
     s.set_defaults(func=cmd_simulate)
     s = sub.add_parser("trial", help="a virtual trial: arms, n per arm, endpoints, estimates and power")
     s.add_argument("trial", help="trial file or built-in trial (knapen2013, theuwissen2012-dose-finding)")
@@ -272,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("report", help="one self-contained HTML file for an output folder")
     s.add_argument("folder")
     s.set_defaults(func=cmd_report)
+    s = sub.add_parser("app", help="the dashboard in the browser (streamlit, on 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8501)
+    s.add_argument("--headless", action="store_true", help="do not open a browser")
+    s.set_defaults(func=cmd_app)
     s = sub.add_parser("validate", help="every evidence target: observed vs simulated, in or out of its interval")
     s.add_argument("-o", "--output", help="folder for validation.csv, not_compared.csv and validation.png")
     s.set_defaults(func=cmd_validate)

@@ -109,6 +109,8 @@ def measure(r: Result, m: dict[str, Any], spec: dict[str, Any]) -> float:
     if kind == "rate_per_year":
         a, b = (float(np.interp(m[k], t, y)) for k in ("from_day", "to_day"))
         return (b - a) / ((m["to_day"] - m["from_day"]) / 365.25)
+    if kind == "change_at":  # absolute change from the start, in the observable's unit
+        return float(np.interp(m["time_day"], t, y) - y[0])
     if kind == "pct_change":
         return 100.0 * (float(np.interp(m["time_day"], t, y)) / y[0] - 1.0)
     if kind == "pct_vs":
