@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q -e ".[test,app]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -19,6 +19,8 @@ demo: $(STAMP)
 	$(BIN)/python -m osteoqsp.demo out/demo
 
 test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) \
+		|| echo "chromium could not be installed: the browser tests (tests/browser) will be skipped"
 	$(BIN)/python -m pytest -q
 
 clean:

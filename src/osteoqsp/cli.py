@@ -93,13 +93,35 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from .interop.sbml import write_sbml
 
+    if args.format == "petab":
+        return _export_petab(args)
     if args.format != "sbml":
-        raise UserError(f"export: unknown format {args.format!r} (known: sbml)")
+        raise UserError(f"export: unknown format {args.format!r} (known: sbml, petab)")
     scenario = _load(args.scenario) if args.scenario else Scenario.from_dict(
         {"name": "typical-woman-58", "species": "human",
          "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"}, "duration": "1 year"})
     path = write_sbml(scenario, args.output)
     print(f"{scenario.name}: SBML written to {path}")
+    return 0
+
+
+def _export_petab(args: argparse.Namespace) -> int:
+    """The calibration problem as PEtab problems (one per study scenario), each checked by petab's linter."""
+    from .interop.petab import export_petab, lint
+
+    if args.scenario:
+        raise UserError("export petab takes no scenario: it exports the studies of the evidence table")
+    out = Path(args.output)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"{out}: exists and is not an empty folder")
+    with staged_folder(out) as tmp, _status("writing the PEtab problems"):
+        problems = export_petab(tmp)
+        for p in problems:
+            errors = lint(p)
+            if errors:
+                raise UserError(f"petab lint failed for {p.parent.name}: {errors[0]}")
+    print(f"{len(problems)} PEtab problems (each passes petab's linter) -> {out}/*/problem.yaml; "
+          f"{out}/index.tsv lists every target, exported or not and why")
     return 0
 
 
@@ -191,7 +213,8 @@ def cmd_app(args: argparse.Namespace) -> int:
         raise UserError("the dashboard needs streamlit: pip install 'osteoqsp[app]'")
     script = Path(__file__).with_name("app.py")
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1",
-           "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
+           "--server.port", str(args.port), "--browser.gatherUsageStats", "false",
+           "--client.toolbarMode", "minimal"]
     if args.headless:
         cmd += ["--server.headless", "true"]
     print(f"osteoqsp dashboard on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
@@ -201,6 +224,50 @@ def cmd_app(args: argparse.Namespace) -> int:
         return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the `fitted` parameters to the evidence targets; tables on the terminal, files in DIR."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .calibration import calibrate, install_default, write
+
+    names = [x.strip() for x in args.parameters.split(",")] if args.parameters else None
+    try:
+        ids = [int(x) for x in args.targets.split(",")] if args.targets else None
+    except ValueError:
+        raise UserError(f"--targets {args.targets!r}: give target ids (row numbers) separated by commas") from None
+    if args.starts < 1 or args.profile < 0 or args.max_nfev < 1:
+        raise UserError("--starts and --max-nfev must be at least 1, --profile at least 0")
+    out = Path(args.output)
+    if out.exists() and any(out.iterdir()) and not args.force:
+        raise UserError(f"{out}: exists and is not empty (use --force to replace it)")
+    console = Console(stderr=True)
+    with console.status("calibrating") as status:
+        try:
+            cal = calibrate(args.species, names, ids, starts=args.starts, seed=args.seed, max_nfev=args.max_nfev,
+                            profile_points=args.profile, progress=lambda m: status.update(f"calibrating: {m}"))
+        except (KeyError, ValueError) as exc:
+            raise UserError(str(exc).strip("'\"")) from None
+    table = Table(title=f"osteoqsp calibrate ({cal.species}): objective {cal.objective_start:.4g} -> "
+                        f"{cal.objective_best:.4g}; inside {sum(c.inside for c in cal.before)} -> "
+                        f"{sum(c.inside for c in cal.after)} of {len(cal.targets)} targets")
+    for col in ("parameter", "unit", "start", "estimate", "95 % interval", "identifiable"):
+        table.add_column(col)
+    for r in cal.table():
+        table.add_row(r["name"], r["unit"], f"{r['start']:.4g}", f"{r['estimate']:.4g}",
+                      f"{r['ci95_low']:.3g} to {r['ci95_high']:.3g} ({r['ci_method']})",
+                      "yes" if r["identifiable"] else f"[red]no[/red]: {r['note']}")
+    Console(width=160).print(table)
+    with staged_folder(out) as tmp:
+        write(cal, tmp)
+    print(f"-> {out}/calibrated.csv, residuals.csv, starts.csv, calibration.json, figures/")
+    if args.install:
+        path = install_default(cal)
+        (path.parent / f"calibration-{cal.species}.json").write_text((out / "calibration.json").read_text())
+        print(f"installed as the package default: {path}")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Observed against simulated for every mapped evidence target; exit 0 whatever the result."""
     import csv
@@ -208,7 +275,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .evidence import validate
+    from .evidence import study_figures, validate
 
     with _status("simulating the study scenarios"):
         comparisons, missing = validate()
@@ -235,7 +302,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 for row in missing:
                     w.writerow([row["target"], row["study"], row["endpoint"], row["value"], row["unit"]])
             _validation_figure(comparisons, tmp / "validation.png")
-        print(f"-> {args.output}/validation.csv, not_compared.csv, validation.png")
+            study_figures(comparisons, tmp / "figures")
+        print(f"-> {args.output}/validation.csv, not_compared.csv, validation.png, figures/<study>.png")
     return 0
 
 
@@ -306,13 +374,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8501)
     s.add_argument("--headless", action="store_true", help="do not open a browser")
     s.set_defaults(func=cmd_app)
+    s = sub.add_parser("calibrate", help="fit the parameters marked fitted to the evidence targets")
+    s.add_argument("-o", "--output", required=True, help="folder for calibrated.csv, residuals.csv, ...")
+    s.add_argument("--species", choices=["human", "rat"], default="human")
+    s.add_argument("--parameters", help="comma-separated (default: every parameter marked fitted)")
+    s.add_argument("--targets", help="comma-separated target ids (default: every mapped target of the species)")
+    s.add_argument("--starts", type=int, default=3, help="starts: the current values, then a Latin hypercube")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--max-nfev", type=int, default=60, help="objective evaluations per start")
+    s.add_argument("--profile", type=int, default=0, metavar="N",
+                   help="profile likelihood on N grid points per parameter (default: Wald intervals only)")
+    s.add_argument("--install", action="store_true",
+                   help="write the result as the package's default parameter set (calibrated-SPECIES.csv)")
+    s.add_argument("--force", action="store_true")
+    s.set_defaults(func=cmd_calibrate)
     s = sub.add_parser("validate", help="every evidence target: observed vs simulated, in or out of its interval")
     s.add_argument("-o", "--output", help="folder for validation.csv, not_compared.csv and validation.png")
     s.set_defaults(func=cmd_validate)
     s = sub.add_parser("scenarios", help="list the built-in scenarios")
     s.set_defaults(func=cmd_scenarios)
     s = sub.add_parser("export", help="export the model (sbml) for a scenario's subject, doses as events")
-    s.add_argument("format", help="sbml")
+    s.add_argument("format", help="sbml (one scenario's subject) or petab (the calibration problem)")
     s.add_argument("scenario", nargs="?", help="scenario file or built-in name (default: a typical woman of 58)")
     s.add_argument("-o", "--output", required=True)
     s.set_defaults(func=cmd_export)

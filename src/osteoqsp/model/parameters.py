@@ -2,7 +2,8 @@
 
 `params/common.csv` holds what both species share; `params/<species>.csv` adds or overrides. Status is one
 of: literature (value read from the reference), assumed (a choice stated in the reference column),
-fitted (chosen so that the model meets the target named in the reference column), scenario (set by the
+fitted (chosen so that the model meets the target named in the reference column; `osteoqsp calibrate`
+refits them and its result ships as params/calibrated-<species>.csv), scenario (set by the
 scenario file; the value is the default). Values are converted with pint to the unit each equation uses.
 """
 
@@ -54,7 +55,14 @@ def _read(filename: str) -> dict[str, Parameter]:
 
 
 @lru_cache(maxsize=None)
-def load_parameters(species: str) -> ParameterTable:
+def load_parameters(species: str, calibrated: bool = True) -> ParameterTable:
+    """common.csv, then <species>.csv; then, unless calibrated=False, the values of the shipped calibration
+    (calibrated-<species>.csv, written by `osteoqsp calibrate --install`), which must all be fitted ones."""
     rows = _read("common.csv")
     rows.update(_read(f"{species}.csv"))
+    if calibrated and resources.files("osteoqsp.model").joinpath("params", f"calibrated-{species}.csv").is_file():
+        for name, row in _read(f"calibrated-{species}.csv").items():
+            if name not in rows or rows[name].status != "fitted" or rows[name].unit != row.unit:
+                raise ValueError(f"calibrated-{species}.csv: {name} is not a fitted parameter in {row.unit}")
+            rows[name] = row
     return ParameterTable(species, rows)
