@@ -70,6 +70,9 @@ def test_cli_calibrate_writes_its_files(tmp_path, capsys):
     for name in ("calibrated.csv", "residuals.csv", "starts.csv", "figures/residuals.png"):
         assert (out / name).stat().st_size > 0
     assert main(["calibrate", "-o", str(tmp_path / "x"), "--parameters", "no_such"]) == 2
+    assert main(["report", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    assert "calibration" in page and "calibrated.csv" in page and "<img" in page
 
 
 def test_petab_export_passes_petabs_linter(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 TABLES = ("summary-3y.csv", "estimates.csv", "differences.csv", "validation.csv", "attribution.csv",
-          "sensitivity.csv")
+          "sensitivity.csv", "calibrated.csv", "residuals.csv")
 MAX_ROWS = 60
 
 
@@ -22,6 +22,7 @@ def _kind(folder: Path) -> str:
     if (folder / "timecourse.parquet").exists():
         return "simulation (virtual population)"
     for name, kind in (("differences.csv", "virtual trial"), ("validation.csv", "validation"),
+                       ("calibrated.csv", "calibration"),
                        ("attribution.csv", "mechanism attribution"), ("sensitivity.csv", "sensitivity")):
         if (folder / name).exists():
             return kind
@@ -33,10 +34,12 @@ def _table(df: pd.DataFrame) -> str:
     return df.head(MAX_ROWS).to_html(index=False, float_format=lambda x: f"{x:.4g}", border=0) + more
 
 
-def _key_numbers(folder: Path) -> str:
-    """End-of-run values of a one-subject time course (first and last rows)."""
+def _key_numbers(folder: Path, units: dict[str, str]) -> str:
+    """Start and end values of a one-subject time course (first and last rows), with units."""
     df = pd.read_csv(folder / "timecourse.csv")
-    rows = pd.DataFrame({"observable": df.columns[1:], "start": df.iloc[0, 1:].to_numpy(),
+    names = list(df.columns[1:])
+    rows = pd.DataFrame({"observable": names, "unit": [units.get(n, "") for n in names],
+                         "start": df.iloc[0, 1:].to_numpy(),
                          f"end (day {df['time_day'].iloc[-1]:g})": df.iloc[-1, 1:].to_numpy()})
     return _table(rows)
 
@@ -49,12 +52,16 @@ def build_report(folder: str | Path) -> Path:
              f"<p class='note'>{_kind(folder)}; folder {html.escape(str(folder.resolve()))}; written "
              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC</p>"]
     run = folder / "run.json"
+    if not run.exists() and (folder / "calibration.json").exists():
+        run = folder / "calibration.json"
+    prov: dict = {}
     if run.exists():
         prov = json.loads(run.read_text())
         scenario = prov.get("scenario") or prov.get("trial")
-        parts.append("<h2>Scenario</h2><pre>" + html.escape(json.dumps(scenario, indent=2)) + "</pre>")
+        if scenario:
+            parts.append("<h2>Scenario</h2><pre>" + html.escape(json.dumps(scenario, indent=2)) + "</pre>")
     if (folder / "timecourse.csv").exists():
-        parts.append("<h2>Key numbers</h2>" + _key_numbers(folder))
+        parts.append("<h2>Key numbers</h2>" + _key_numbers(folder, prov.get("units") or {}))
     for name in TABLES:
         if (folder / name).exists():
             parts.append(f"<h2>{html.escape(name)}</h2>" + _table(pd.read_csv(folder / name, comment="#")))
@@ -70,7 +77,7 @@ def build_report(folder: str | Path) -> Path:
         parts.append(f"<figure><img alt='{html.escape(fig.stem)}' src='data:image/png;base64,{data}'>"
                      f"<figcaption>{html.escape(str(fig.relative_to(folder)))}</figcaption></figure>")
     if run.exists():
-        parts.append("<h2>Provenance (run.json)</h2><details><summary>show</summary><pre>"
+        parts.append(f"<h2>Provenance ({run.name})</h2><details><summary>show</summary><pre>"
                      + html.escape(run.read_text()) + "</pre></details>")
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
              "table{border-collapse:collapse;font-size:13px}td,th{padding:2px 8px;border-bottom:1px solid #ddd}"
