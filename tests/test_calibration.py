@@ -60,6 +60,18 @@ def test_bounds_hold_every_fitted_parameter():
             assert 0 < p.lower <= p.start <= p.upper and p.reason
 
 
+def test_shipped_calibration_is_the_default_and_is_no_worse_than_the_hand_set_values():
+    for species in ("human", "rat"):
+        shipped = load_parameters(species)
+        hand = load_parameters(species, calibrated=False)
+        problem = Problem(species)
+        changed = [p.name for p in problem.params if shipped.rows[p.name].value != hand.rows[p.name].value]
+        assert changed, f"no calibrated value ships for {species}"
+        x_shipped = np.log([shipped.rows[p.name].value for p in problem.params])
+        assert problem.objective(x_shipped) <= problem.objective(problem.x0) + 1e-9
+        assert all("osteoqsp calibrate" in shipped.rows[n].reference for n in changed)
+
+
 def test_cli_calibrate_writes_its_files(tmp_path, capsys):
     out = tmp_path / "cal"
     assert main(["calibrate", "-o", str(out), "--species", "rat", "--parameters", "g_est_oba",

@@ -1,6 +1,7 @@
 """Calibration: fit the parameters marked `fitted` to the evidence targets of `validate`.
 
-The objective is a weighted sum of squares: each mapped target contributes ((simulated - observed) / s)^2,
+The objective is a weighted sum of squares: each mapped target (and, in a full calibration, each claim of
+`evidence/constraints.yaml`: numbers the evidence lacks, stated as assumptions) contributes ((simulated - observed) / s)^2,
 s being half the width of its interval (its reported SD, half its 95 % CI or range, or 25 % of the value
 where none is given: see `evidence.interval`). Parameters are fitted on a log scale within the bounds of
 `model/params/bounds.csv`, by scipy's trust-region reflective least squares from several starts (the
@@ -31,7 +32,7 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.stats import qmc
 
-from .evidence import Comparison, species_of, validate, validation_spec
+from .evidence import Comparison, check_constraints, species_of, validate, validation_spec
 from .model.parameters import load_parameters
 from .simulation import engine_for
 
@@ -49,9 +50,11 @@ class FitParameter:
     reason: str
 
 
-def fit_parameters(species: str, names: list[str] | None = None) -> list[FitParameter]:
-    """The parameters marked fitted in the species tables (or `names`), with their bounds."""
-    table = load_parameters(species, calibrated=False)  # start from the hand-set values of the tables
+def fit_parameters(species: str, names: list[str] | None = None, from_shipped: bool = False
+                   ) -> list[FitParameter]:
+    """The parameters marked fitted in the species tables (or `names`), with their bounds; starting from
+    the hand-set values of the tables, or from the shipped calibration (refining it)."""
+    table = load_parameters(species, calibrated=from_shipped)
     units = engine_for(species).model.parameter_units
     text = resources.files("osteoqsp.model").joinpath("params", "bounds.csv").read_text()
     bounds = {r["name"]: r for r in csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
@@ -78,9 +81,12 @@ class Problem:
     """Weighted residuals of the targets of one species as a function of log parameters."""
 
     def __init__(self, species: str = "human", parameters: list[str] | None = None,
-                 targets: list[int] | None = None) -> None:
+                 targets: list[int] | None = None, use_constraints: bool | None = None,
+                 from_shipped: bool = False) -> None:
         self.species = species
-        self.params = fit_parameters(species, parameters)
+        # the claims of constraints.yaml count in the objective of a full calibration (no target subset)
+        self.use_constraints = targets is None if use_constraints is None else use_constraints
+        self.params = fit_parameters(species, parameters, from_shipped)
         mapped = [item["target"] for item in validation_spec() if species_of(item) == species]
         self.targets = sorted(set(mapped) & set(targets)) if targets else mapped
         if not self.targets:
@@ -96,6 +102,8 @@ class Problem:
     def compare(self, x: np.ndarray) -> list[Comparison]:
         self.evaluations += 1
         comparisons, _ = validate(self.overrides(x), set(self.targets))
+        if self.use_constraints:
+            comparisons += check_constraints(self.overrides(x), self.species)
         return comparisons
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
@@ -106,6 +114,11 @@ class Problem:
 
 
 def weighted(c: Comparison) -> float:
+    """(simulated - observed) / half-width; for a one-sided claim, 0 while it holds, else the excess over
+    its bound / its tolerance."""
+    if math.isinf(c.low) or math.isinf(c.high):
+        bound = c.high if math.isinf(c.low) else c.low
+        return 0.0 if c.inside else (c.simulated - bound) / float(c.item.get("tolerance", 1.0))
     s = (c.high - c.low) / 2.0
     return (c.simulated - c.observed) / (s if s > 0 else max(abs(c.observed) * 0.25, 1e-12))
 
@@ -156,12 +169,12 @@ class Calibration:
 
 
 def calibrate(species: str = "human", parameters: list[str] | None = None, targets: list[int] | None = None,
-              starts: int = 3, seed: int = 0, max_nfev: int = 60, profile_points: int = 0,
+              use_constraints: bool | None = None, from_shipped: bool = False, starts: int = 3, seed: int = 0, max_nfev: int = 60, profile_points: int = 0,
               progress: Callable[[str], None] | None = None) -> Calibration:
     """Multi-start weighted least squares; see the module text."""
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
-    problem = Problem(species, parameters, targets)
+    problem = Problem(species, parameters, targets, use_constraints, from_shipped)
     n = len(problem.params)
     before = problem.compare(problem.x0)
     f_start = float(sum(weighted(c) ** 2 for c in before))
@@ -277,7 +290,7 @@ def write(cal: Calibration, outdir: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     files = [out / "calibrated.csv", out / "residuals.csv", out / "starts.csv", out / "calibration.json"]
     _csv(files[0], cal.table())
-    _csv(files[1], [{"target": b.target, "study": b.study, "endpoint": b.endpoint, "unit": b.unit,
+    _csv(files[1], [{"target": b.target or b.endpoint, "study": b.study, "endpoint": b.endpoint, "unit": b.unit,
                      "observed": b.observed, "low": b.low, "high": b.high, "simulated_before": b.simulated,
                      "simulated_after": a.simulated, "weighted_residual_before": weighted(b),
                      "weighted_residual_after": weighted(a), "inside_before": b.inside, "inside_after": a.inside}

@@ -244,7 +244,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     with console.status("calibrating") as status:
         try:
-            cal = calibrate(args.species, names, ids, starts=args.starts, seed=args.seed, max_nfev=args.max_nfev,
+            cal = calibrate(args.species, names, ids, use_constraints=False if args.no_constraints else None,
+                            from_shipped=args.from_shipped, starts=args.starts, seed=args.seed, max_nfev=args.max_nfev,
                             profile_points=args.profile, progress=lambda m: status.update(f"calibrating: {m}"))
         except (KeyError, ValueError) as exc:
             raise UserError(str(exc).strip("'\"")) from None
@@ -384,6 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-nfev", type=int, default=60, help="objective evaluations per start")
     s.add_argument("--profile", type=int, default=0, metavar="N",
                    help="profile likelihood on N grid points per parameter (default: Wald intervals only)")
+    s.add_argument("--from-shipped", action="store_true",
+                   help="start from the shipped calibration (refine it) instead of the hand-set table values")
+    s.add_argument("--no-constraints", action="store_true",
+                   help="leave out the claims of evidence/constraints.yaml (counted by default unless --targets)")
     s.add_argument("--install", action="store_true",
                    help="write the result as the package's default parameter set (calibrated-SPECIES.csv)")
     s.add_argument("--force", action="store_true")

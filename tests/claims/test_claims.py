@@ -96,15 +96,15 @@ def test_claim_C08_japanese_diet_ordering(age):
 
 def test_claim_C09_requirement_rises_with_age():
     def required(age):  # MK-7 intake (ug/day) that brings ucOC/OC to 10 %, by bisection
-        lo, hi = 0.0, 400.0
-        for _ in range(9):
+        lo, hi = 0.0, 4000.0
+        for _ in range(13):
             mid = (lo + hi) / 2
             r = run_dict({"species": "human", "subject": {"sex": "male", "age": f"{age} year"}, "duration": "1 day"},
                          intake_mk7=mid)
             lo, hi = (lo, mid) if r["ucoc_ratio"][0] <= 0.10 else (mid, hi)
         return hi
     need = [required(a) for a in (30, 55, 75)]
-    assert need[0] < need[1] < need[2]
+    assert need[0] < need[1] < need[2] < 4000.0
 
 
 def test_claim_C10_warfarin_blocks_cycle_and_vitamin_k_partly_reverses():
@@ -226,8 +226,9 @@ def test_claim_C22_natto_packs_per_week_less_femoral_neck_loss(woman58):
 def test_claim_C23_knapen_three_years():
     pla, mk7 = run_builtin("knapen2013-placebo"), run_builtin("knapen2013-mk7")
     end = 3 * 365.25
-    assert mk7.at("ucoc", end) < 0.7 * pla.at("ucoc", end)  # Knapen: -51 % vs placebo
-    assert mk7.at("coc", end) > pla.at("coc", end)  # Knapen: +21 %
+    # Knapen: ucOC -51 % and cOC +21 % vs placebo; no dispersion given: +/- 25 % of each (the validate band)
+    assert -63.75 <= 100 * (mk7.at("ucoc", end) / pla.at("ucoc", end) - 1) <= -38.25
+    assert 15.75 <= 100 * (mk7.at("coc", end) / pla.at("coc", end) - 1) <= 26.25
     diff = {s: [mk7.at(f"bmd_{s}", y * 365.25) - pla.at(f"bmd_{s}", y * 365.25) for y in (1, 2, 3)]
             for s in ("lumbar_spine", "femoral_neck", "total_hip")}
     for s in ("lumbar_spine", "femoral_neck"):

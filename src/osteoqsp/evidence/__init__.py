@@ -125,6 +125,10 @@ def measure(r: Result, m: dict[str, Any], spec: dict[str, Any]) -> float:
         return float(np.interp(m["time_day"], t, y) - y[0])
     if kind == "pct_change":
         return 100.0 * (float(np.interp(m["time_day"], t, y)) / y[0] - 1.0)
+    if kind == "diff_vs":  # difference from another scenario at a time, in the observable's unit
+        ref = _run(_key(spec, spec.get("overrides"), m["reference"]))
+        return float(np.interp(m["time_day"], t, y) - np.interp(m["time_day"], ref.time_day,
+                                                                 _series(ref, m["observable"])))
     if kind == "pct_vs":
         ref = _run(_key(spec, spec.get("overrides"), m["reference"]))
         a = float(np.interp(m["time_day"], t, y))
@@ -167,6 +171,32 @@ def validate(overrides: dict[str, dict[str, float]] | None = None, only: set[int
     mapped = {item["target"] for item in validation_spec()}
     missing = [dict(row, target=str(i)) for i, row in enumerate(rows, 1) if i not in mapped]
     return out, missing
+
+
+def constraints() -> list[dict[str, Any]]:
+    """The claims without evidence numbers that calibration keeps as soft targets (constraints.yaml)."""
+    return yaml.safe_load(resources.files("osteoqsp.evidence").joinpath("constraints.yaml").read_text())
+
+
+def check_constraints(overrides: dict[str, dict[str, float]] | None = None,
+                      species: str | None = None) -> list[Comparison]:
+    """Each constraint as a Comparison (target 0, study = its claim) under the parameter overrides."""
+    out = []
+    for item in constraints():
+        item = dict(item, overrides=overrides)
+        if species is not None and species_of(item) != species:
+            continue
+        r = _run(_key(item, overrides))
+        if "above" in item or "below" in item:  # one-sided
+            bound = float(item.get("above", item.get("below")))
+            low, high = (bound, math.inf) if "above" in item else (-math.inf, bound)
+            how = f"{'above' if 'above' in item else 'below'} {bound:g} (assumed, constraints.yaml)"
+        else:
+            bound, low, high = float(item["value"]), float(item["low"]), float(item["high"])
+            how = "assumed (constraints.yaml)"
+        out.append(Comparison(0, f"claim {item['claim']}", item["id"], bound, item["unit"], low, high, how,
+                              measure(r, item["measure"], item), str(item["scenario"]), item["assume"], item))
+    return out
 
 
 def species_of(item: dict[str, Any]) -> str:
