@@ -332,7 +332,8 @@ def _figures(cal: Calibration, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     files = []
     fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(cal.before) + 1.6))
-    labels = [f"{c.target} {c.study[:18]}: {c.endpoint[:30]}" for c in cal.before]
+    labels = [f"{c.target} {c.study[:18]}: {c.endpoint[:30]}" if c.target else f"{c.study} ({c.endpoint})"
+              for c in cal.before]
     y = np.arange(len(labels))
     ax.barh(y + 0.2, [weighted(c) for c in cal.before], height=0.4, label=f"start ({cal.objective_start:.3g})",
             color="tab:gray")
