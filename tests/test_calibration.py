@@ -17,7 +17,7 @@ from osteoqsp.model.parameters import load_parameters
 
 def test_one_parameter_one_target_is_met_exactly():
     """Habitual MK-7 intake against Kaneki's British serum MK-7 (target 27): one unknown, one equation."""
-    cal = calibrate("human", ["intake_mk7"], [27], starts=2, max_nfev=20)
+    cal = calibrate("human", ["intake_mk7"], [27], starts=2, max_nfev=20, prior_fold=1)
     assert abs(weighted(cal.after[0])) < 0.05
     assert cal.objective_best <= cal.objective_start
     assert cal.identifiable["intake_mk7"][0]
@@ -27,14 +27,14 @@ def test_one_parameter_one_target_is_met_exactly():
 
 def test_two_parameters_one_target_are_not_both_identifiable():
     """Serum MK-7 at steady state is intake / clearance: one target cannot fix both."""
-    cal = calibrate("human", ["intake_mk7", "kel_mk7"], [27], starts=1, max_nfev=20)
+    cal = calibrate("human", ["intake_mk7", "kel_mk7"], [27], starts=1, max_nfev=20, prior_fold=1)
     assert not all(ok for ok, _ in cal.identifiable.values())
 
 
 def test_profile_likelihood_of_an_open_profile(tmp_path):
     """Osteoblast life shortening by estrogen loss against Pouilles' femoral-neck loss (target 59): the
     reported SD is wide, so the profile rises above the 95 % threshold only on the upper side."""
-    cal = calibrate("human", ["g_est_oba"], [59], starts=1, max_nfev=20, profile_points=7)
+    cal = calibrate("human", ["g_est_oba"], [59], starts=1, max_nfev=20, profile_points=7, prior_fold=1)
     prof = cal.profiles["g_est_oba"]
     objective = np.array([f for _, f in prof])
     assert objective.min() == pytest.approx(cal.objective_best, abs=1e-6)
@@ -52,6 +52,16 @@ def test_profile_crossings_interpolate_the_threshold():
     d = [4 * v ** 2 for v in x]  # crosses 3.841 at +/- 0.98
     lo, hi = _crossings(x, d, 0.0)
     assert lo == pytest.approx(-0.98, abs=0.05) and hi == pytest.approx(0.98, abs=0.05)
+
+
+def test_the_prior_holds_a_parameter_no_target_informs():
+    """kel_mk4 does not change serum MK-7 of British women (target 27): with the prior it stays at its
+    hand-set value however far away the fit starts; the prior adds one residual per parameter."""
+    problem = Problem("human", ["intake_mk7", "kel_mk4"], [27])
+    assert problem.residuals(problem.x0).size == 1 + 2
+    cal = calibrate("human", ["intake_mk7", "kel_mk4"], [27], starts=2, max_nfev=20, seed=3)
+    assert cal.estimates()["kel_mk4"] == pytest.approx(problem.params[1].prior, rel=0.05)
+    assert not cal.identifiable["kel_mk4"][0]
 
 
 def test_bounds_hold_every_fitted_parameter():

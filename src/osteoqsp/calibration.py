@@ -4,7 +4,8 @@ The objective is a weighted sum of squares: each mapped target (and, in a full c
 `evidence/constraints.yaml`: numbers the evidence lacks, stated as assumptions) contributes ((simulated - observed) / s)^2,
 s being half the width of its interval (its reported SD, half its 95 % CI or range, or 25 % of the value
 where none is given: see `evidence.interval`). Parameters are fitted on a log scale within the bounds of
-`model/params/bounds.csv`, by scipy's trust-region reflective least squares from several starts (the
+`model/params/bounds.csv`, with a weak log-normal prior at the hand-set values of the tables (one SD = a
+factor of 3, assumed; it keeps the parameters that no target informs where they were), by scipy's trust-region reflective least squares from several starts (the
 current values, then a seeded Latin hypercube over the bounds). Uncertainty: the Fisher information of the
 weighted residuals at the optimum gives Wald intervals on log scale; `profile_points` > 0 adds profile
 likelihoods (each parameter fixed on a grid, the others re-fitted; 95 % threshold: chi2(1) = 3.84, Raue et
@@ -37,6 +38,7 @@ from .model.parameters import load_parameters
 from .simulation import engine_for
 
 CHI2_95 = 3.841  # chi-square quantile, 1 degree of freedom
+PRIOR_FOLD = 3.0  # assumed: a hand-set value is known within a factor of 3 (one SD on log scale)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class FitParameter:
     name: str
     unit: str  # of the table
     start: float
+    prior: float  # the hand-set value of the tables: centre of the log-normal prior
     lower: float
     upper: float
     model_factor: float  # table unit -> model unit
@@ -72,8 +75,9 @@ def fit_parameters(species: str, names: list[str] | None = None, from_shipped: b
         lo, hi = float(b["lower"]), float(b["upper"])
         if not 0 < lo <= row.value <= hi:
             raise ValueError(f"{name}: value {row.value} outside its bounds [{lo}, {hi}]")
-        out.append(FitParameter(name, row.unit, row.value, lo, hi, table.value_in(name, units[name]) / row.value,
-                                b["reason"]))
+        hand = load_parameters(species, calibrated=False).rows[name].value
+        out.append(FitParameter(name, row.unit, row.value, hand, lo, hi,
+                                table.value_in(name, units[name]) / row.value, b["reason"]))
     return out
 
 
@@ -82,8 +86,9 @@ class Problem:
 
     def __init__(self, species: str = "human", parameters: list[str] | None = None,
                  targets: list[int] | None = None, use_constraints: bool | None = None,
-                 from_shipped: bool = False) -> None:
+                 from_shipped: bool = False, prior_fold: float = PRIOR_FOLD) -> None:
         self.species = species
+        self.prior_fold = prior_fold
         # the claims of constraints.yaml count in the objective of a full calibration (no target subset)
         self.use_constraints = targets is None if use_constraints is None else use_constraints
         self.params = fit_parameters(species, parameters, from_shipped)
@@ -94,6 +99,7 @@ class Problem:
         self.lo = np.log([p.lower for p in self.params])
         self.hi = np.log([p.upper for p in self.params])
         self.x0 = np.log([p.start for p in self.params])
+        self.x_prior = np.log([p.prior for p in self.params])
         self.evaluations = 0
 
     def overrides(self, x: np.ndarray) -> dict[str, dict[str, float]]:
@@ -107,7 +113,14 @@ class Problem:
         return comparisons
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
-        return np.array([weighted(c) for c in self.compare(x)])
+        """The weighted residuals of the targets, then one prior term per parameter (if prior_fold > 1)."""
+        data = np.array([weighted(c) for c in self.compare(x)])
+        return np.concatenate([data, self.prior_residuals(x)])
+
+    def prior_residuals(self, x: np.ndarray) -> np.ndarray:
+        if self.prior_fold <= 1:
+            return np.zeros(0)
+        return (x - self.x_prior) / math.log(self.prior_fold)
 
     def objective(self, x: np.ndarray) -> float:
         return float(np.sum(self.residuals(x) ** 2))
@@ -153,6 +166,7 @@ class Calibration:
     evaluations: int
     wall_s: float
     seed: int
+    prior_fold: float = PRIOR_FOLD
 
     def estimates(self) -> dict[str, float]:
         return {p.name: float(math.exp(v)) for p, v in zip(self.parameters, self.x_best)}
@@ -169,15 +183,16 @@ class Calibration:
 
 
 def calibrate(species: str = "human", parameters: list[str] | None = None, targets: list[int] | None = None,
-              use_constraints: bool | None = None, from_shipped: bool = False, starts: int = 3, seed: int = 0, max_nfev: int = 60, profile_points: int = 0,
+              use_constraints: bool | None = None, from_shipped: bool = False, starts: int = 3, seed: int = 0,
+              max_nfev: int = 60, profile_points: int = 0, prior_fold: float = PRIOR_FOLD,
               progress: Callable[[str], None] | None = None) -> Calibration:
     """Multi-start weighted least squares; see the module text."""
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
-    problem = Problem(species, parameters, targets, use_constraints, from_shipped)
+    problem = Problem(species, parameters, targets, use_constraints, from_shipped, prior_fold)
     n = len(problem.params)
     before = problem.compare(problem.x0)
-    f_start = float(sum(weighted(c) ** 2 for c in before))
+    f_start = float(sum(weighted(c) ** 2 for c in before) + np.sum(problem.prior_residuals(problem.x0) ** 2))
     sampler = qmc.LatinHypercube(d=n, seed=seed)
     points = [problem.x0] + [problem.lo + u * (problem.hi - problem.lo) for u in sampler.random(max(starts - 1, 0))]
     free = np.ones(n, dtype=bool)
@@ -193,7 +208,7 @@ def calibrate(species: str = "human", parameters: list[str] | None = None, targe
     assert best is not None
     f_best, x_best, jac = best
     after = problem.compare(x_best)
-    wald, ident = _wald(problem, x_best, jac)
+    wald, ident = _wald(problem, x_best, jac[:len(after)])  # what the data alone say (no prior rows)
     profiles: dict[str, list[tuple[float, float]]] = {}
     if profile_points > 0:
         for i, p in enumerate(problem.params):
@@ -201,7 +216,8 @@ def calibrate(species: str = "human", parameters: list[str] | None = None, targe
             profiles[p.name], wald[i], ident[p.name] = _profile(problem, x_best, f_best, i, profile_points,
                                                                  max(10, max_nfev // 3))
     return Calibration(species, problem.params, problem.targets, problem.x0, x_best, f_start, f_best, runs,
-                       before, after, wald, profiles, ident, problem.evaluations, time.perf_counter() - t0, seed)
+                       before, after, wald, profiles, ident, problem.evaluations, time.perf_counter() - t0, seed,
+                       prior_fold)
 
 
 def _wald(problem: Problem, x: np.ndarray, jac: np.ndarray) -> tuple[list[tuple[float, float]],
@@ -302,7 +318,10 @@ def write(cal: Calibration, outdir: str | Path) -> list[Path]:
             "inside_before": int(sum(c.inside for c in cal.before)),
             "inside_after": int(sum(c.inside for c in cal.after)),
             "seed": cal.seed, "starts": len(cal.starts), "evaluations": cal.evaluations, "wall_s": cal.wall_s,
-            "method": "scipy least_squares trf on log parameters, bounded; weights 1/half-width of the interval",
+            "method": "scipy least_squares trf on log parameters, bounded; weights 1/half-width of the interval; "
+                      "log-normal prior at the hand-set values (one SD = a factor prior_fold; none if <= 1)",
+            "prior_fold": cal.prior_fold,
+            "objective_data_best": float(sum(weighted(c) ** 2 for c in cal.after)),
             "parameters": [asdict(p) for p in cal.parameters],
             "not_identifiable": [n for n, (ok, _) in cal.identifiable.items() if not ok],
             "profiles": cal.profiles}

@@ -245,7 +245,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     with console.status("calibrating") as status:
         try:
             cal = calibrate(args.species, names, ids, use_constraints=False if args.no_constraints else None,
-                            from_shipped=args.from_shipped, starts=args.starts, seed=args.seed, max_nfev=args.max_nfev,
+                            from_shipped=args.from_shipped, prior_fold=args.prior_fold, starts=args.starts, seed=args.seed, max_nfev=args.max_nfev,
                             profile_points=args.profile, progress=lambda m: status.update(f"calibrating: {m}"))
         except (KeyError, ValueError) as exc:
             raise UserError(str(exc).strip("'\"")) from None
@@ -385,6 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-nfev", type=int, default=60, help="objective evaluations per start")
     s.add_argument("--profile", type=int, default=0, metavar="N",
                    help="profile likelihood on N grid points per parameter (default: Wald intervals only)")
+    s.add_argument("--prior-fold", type=float, default=3.0,
+                   help="log-normal prior at the hand-set values, one SD = this factor (default 3; 1 = none)")
     s.add_argument("--from-shipped", action="store_true",
                    help="start from the shipped calibration (refine it) instead of the hand-set table values")
     s.add_argument("--no-constraints", action="store_true",
