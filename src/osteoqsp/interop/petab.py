@@ -90,7 +90,7 @@ def _problem(folder: Path, sc: Any, items: list[dict[str, Any]], params: dict[st
         factor = float(m.get("factor", 1.0))
         obs_id = f"obs_{m['observable']}" + ("" if factor == 1.0 else f"_x{_slug(f'{factor:g}')}")
         row = rows[item["target"] - 1]
-        low, high, how = interval(row)
+        low, high, _ = interval(row)
         observables[obs_id] = {"observableId": obs_id, "observableName": f"{m['observable']} ({row['unit']})",
                                "observableFormula": m["observable"] if factor == 1.0 else f"{factor!r} * {m['observable']}",
                                "observableTransformation": "lin", "noiseFormula": f"noiseParameter1_{obs_id}",
