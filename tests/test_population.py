@@ -53,6 +53,9 @@ def test_population_files_and_reproducibility(tmp_path):
     run = json.loads((tmp_path / "a" / "run.json").read_text())
     assert run["seed"] == 7 and run["subjects_failed"] == 0 and "variability_cv" in run
     assert (tmp_path / "a" / "figures" / "bone_mass.png").exists()
+    assert (tmp_path / "a" / "figures" / "spaghetti.png").stat().st_size > 0
+    fig = a.spaghetti(("mk7_serum", "bmd_lumbar_spine"), n_subjects=10)
+    assert len(fig.axes[0].lines) == 10 + 1  # one line per subject, then the median
     assert a.to_xarray()["mk7_serum"].shape == (24, 13)
 
 

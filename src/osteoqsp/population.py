@@ -180,6 +180,47 @@ class PopulationResult:
         return fig
 
 
+    def spaghetti(self, names: tuple[str, ...], n_subjects: int = 50, title: str = "",
+                  parquet: Path | None = None):  # noqa: ANN201
+        """One thin line per subject (the first n_subjects) with the median over all subjects on top."""
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+        import pyarrow.parquet as pq
+
+        names = tuple(n for n in names if n in set(self.summary["observable"]))
+        table = pq.read_table(parquet or self.outdir / "timecourse.parquet",
+                              filters=[("subject", "<", n_subjects), ("observable", "in", list(names))])
+        df = table.to_pandas()
+        df["observable"] = df["observable"].astype(str)
+        cols = max(1, min(3, len(names)))
+        rows = max(1, int(np.ceil(len(names) / cols)))
+        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
+        years = self.time_day[-1] > 400
+        scale, xlabel = (1 / 365.25, "time (year)") if years else (1.0, "time (day)")
+        for ax, n in zip(axes.flat, names):
+            wide = df[df["observable"] == n].pivot(index="time_day", columns="subject", values="value")
+            ax.plot(wide.index * scale, wide.to_numpy(), color="tab:blue", lw=0.5, alpha=0.35)
+            q = self.summary[self.summary["observable"] == n]
+            ax.plot(q["time_day"] * scale, q["p50"], color="black", lw=1.5, label=f"median of {self.n_subjects}")
+            ax.set_title(n, fontsize=10)
+            ax.set_ylabel(self.observable_units[n])
+            ax.set_xlabel(xlabel)
+            ax.grid(alpha=0.3)
+        if names:
+            axes.flat[0].legend(fontsize=8)
+        for ax in list(axes.flat)[len(names):]:
+            ax.axis("off")
+        shown = min(n_subjects, self.n_subjects)
+        fig.suptitle(title or f"{self.scenario.name}: {shown} of {self.n_subjects} subjects, one line each")
+        fig.tight_layout()
+        return fig
+
+
+SPAGHETTI = ("mk7_serum", "ucoc_ratio", "dp_ucmgp", "bmd_lumbar_spine", "bmd_femoral_neck", "bmd_total_hip")
+
+
 def _progress():  # noqa: ANN202
     """A rich progress bar on a terminal; None (quiet) otherwise."""
     if not sys.stderr.isatty():
@@ -362,7 +403,7 @@ def _merge(scenario: Scenario, outdir: Path, partial: Path, n_chunks: int, size:
         summary.to_csv(tmp / "summary.csv", index=False, float_format="%.8g")
         result = PopulationResult(scenario, outdir, size, t_out, names, units, summary, failures, wall_s)
         (tmp / "run.json").write_text(json.dumps(_provenance(result, typical, settings), indent=2, default=float))
-        _figures(result, tmp / "figures")
+        _figures(result, tmp / "figures", tmp / "timecourse.parquet")
     return result
 
 
@@ -394,10 +435,14 @@ def _provenance(result: PopulationResult, typical: dict[str, float], settings: S
             "wall_s": result.wall_s, "units": {"time_day": "day", **result.observable_units}}
 
 
-def _figures(result: PopulationResult, folder: Path) -> None:
+def _figures(result: PopulationResult, folder: Path, parquet: Path) -> None:
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
+    if len(result.failures) < result.n_subjects:  # some subject has a time course to draw
+        fig = result.spaghetti(SPAGHETTI, parquet=parquet)
+        fig.savefig(folder / "spaghetti.png", dpi=110)
+        plt.close(fig)
     for group, names in FIGURE_GROUPS.items():
         present = tuple(n for n in names if n in result.observable_names and n in SPEC_OBSERVABLES)
         if present:
