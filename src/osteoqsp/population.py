@@ -31,7 +31,7 @@ import pandas as pd
 from .engine import SolverSettings, SolveError, SteadyStateError
 from .files import staged_folder
 from .model import history_start
-from .results import FIGURE_GROUPS, SPEC_OBSERVABLES
+from .results import FIGURE_GROUPS, SPEC_OBSERVABLES, panel_grid, time_axis
 from .scenario import Scenario, dose_events
 from .simulation import engine_for, parameter_values
 
@@ -151,42 +151,28 @@ class PopulationResult:
                           coords={"subject": np.arange(self.n_subjects), "time_day": self.time_day})
 
     def plot(self, names: tuple[str, ...], title: str = ""):  # noqa: ANN201
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
         names = tuple(n for n in names if n in set(self.summary["observable"]))
-        cols = max(1, min(3, len(names)))
-        rows = max(1, int(np.ceil(len(names) / cols)))
-        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
-        years = self.time_day[-1] > 400
-        for ax, n in zip(axes.flat, names):
+        fig, axes = panel_grid(len(names))
+        scale, xlabel = time_axis(self.time_day)
+        for ax, n in zip(axes, names):
             q = self.summary[self.summary["observable"] == n]
-            x = q["time_day"] / 365.25 if years else q["time_day"]
+            x = q["time_day"] * scale
             ax.fill_between(x, q["p05"], q["p95"], alpha=0.2, color="tab:blue", label="5-95 %")
             ax.fill_between(x, q["p25"], q["p75"], alpha=0.35, color="tab:blue", label="25-75 %")
             ax.plot(x, q["p50"], color="tab:blue", label="median")
             ax.set_title(n, fontsize=10)
             ax.set_ylabel(self.observable_units[n])
-            ax.set_xlabel("time (year)" if years else "time (day)")
+            ax.set_xlabel(xlabel)
             ax.grid(alpha=0.3)
         if names:
-            axes.flat[0].legend(fontsize=8)
-        for ax in list(axes.flat)[len(names):]:
-            ax.axis("off")
+            axes[0].legend(fontsize=8)
         fig.suptitle(title or f"{self.scenario.name}: {self.n_subjects} subjects")
         fig.tight_layout()
         return fig
 
-
     def spaghetti(self, names: tuple[str, ...], n_subjects: int = 50, title: str = "",
                   parquet: Path | None = None):  # noqa: ANN201
         """One thin line per subject (the first n_subjects) with the median over all subjects on top."""
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
         import pyarrow.parquet as pq
 
         names = tuple(n for n in names if n in set(self.summary["observable"]))
@@ -194,12 +180,9 @@ class PopulationResult:
                               filters=[("subject", "<", n_subjects), ("observable", "in", list(names))])
         df = table.to_pandas()
         df["observable"] = df["observable"].astype(str)
-        cols = max(1, min(3, len(names)))
-        rows = max(1, int(np.ceil(len(names) / cols)))
-        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
-        years = self.time_day[-1] > 400
-        scale, xlabel = (1 / 365.25, "time (year)") if years else (1.0, "time (day)")
-        for ax, n in zip(axes.flat, names):
+        fig, axes = panel_grid(len(names))
+        scale, xlabel = time_axis(self.time_day)
+        for ax, n in zip(axes, names):
             wide = df[df["observable"] == n].pivot(index="time_day", columns="subject", values="value")
             ax.plot(wide.index * scale, wide.to_numpy(), color="tab:blue", lw=0.5, alpha=0.35)
             q = self.summary[self.summary["observable"] == n]
@@ -209,9 +192,7 @@ class PopulationResult:
             ax.set_xlabel(xlabel)
             ax.grid(alpha=0.3)
         if names:
-            axes.flat[0].legend(fontsize=8)
-        for ax in list(axes.flat)[len(names):]:
-            ax.axis("off")
+            axes[0].legend(fontsize=8)
         shown = min(n_subjects, self.n_subjects)
         fig.suptitle(title or f"{self.scenario.name}: {shown} of {self.n_subjects} subjects, one line each")
         fig.tight_layout()

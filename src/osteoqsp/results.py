@@ -36,6 +36,26 @@ FIGURE_GROUPS = {
 }
 
 
+def panel_grid(n: int) -> tuple[Figure, list]:  # type: ignore[type-arg]
+    """A figure of n panels, up to 3 a row (4.2 x 2.9 in each); the spare axes of the last row hidden."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    cols = min(3, max(1, n))
+    rows = max(1, int(np.ceil(n / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    return fig, list(axes.flat)[:n]
+
+
+def time_axis(time_day: np.ndarray) -> tuple[float, str]:
+    """Factor from day and label of the time axis: years beyond 400 days."""
+    return (1 / 365.25, "time (year)") if time_day[-1] > 400 else (1.0, "time (day)")
+
+
 @dataclass
 class Result:
     scenario: Scenario
@@ -109,21 +129,16 @@ class Result:
         import matplotlib.pyplot as plt
 
         names = tuple(n for n in (names or tuple(self.spec_columns()[:12])) if n in self.observable_names)
-        cols = min(3, max(1, len(names)))
-        rows = int(np.ceil(len(names) / cols))
-        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
-        years = self.time_day[-1] > 400
-        x = self.time_day / 365.25 if years else self.time_day
-        for ax, n in zip(axes.flat, names):
-            ax.plot(x, self[n], color="tab:blue")
+        fig, axes = panel_grid(len(names))
+        scale, xlabel = time_axis(self.time_day)
+        for ax, n in zip(axes, names):
+            ax.plot(self.time_day * scale, self[n], color="tab:blue")
             ax.set_title(n, fontsize=10)
             unit = self.observable_units[n]
             ax.set_ylabel("relative (1 = baseline)" if unit == "1" and n not in ABSOLUTE_FRACTIONS else unit)
-            ax.set_xlabel("time (year)" if years else "time (day)")
+            ax.set_xlabel(xlabel)
             ax.grid(alpha=0.3)
             ax.ticklabel_format(axis="y", useOffset=False)
-        for ax in list(axes.flat)[len(names):]:
-            ax.axis("off")
         fig.suptitle(title or self.scenario.name)
         fig.tight_layout()
         return fig
