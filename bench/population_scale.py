@@ -26,6 +26,7 @@ def main() -> None:
     ap.add_argument("--save-every", default="30 day")
     ap.add_argument("--dask", default=None, help="'local' or a scheduler address")
     ap.add_argument("--rtol", type=float, default=1e-7, help="relative tolerance (osteoqsp's default 1e-7)")
+    ap.add_argument("--method", default="split", choices=["dopri5", "rodas4", "split"])
     ap.add_argument("--keep", action="store_true", help="keep the output folder")
     args = ap.parse_args()
     sc = Scenario.from_dict({
@@ -37,13 +38,13 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="osteoqsp-scale-")) / "run"
     start = time.perf_counter()
     result = run_population(sc, out, chunk_size=args.chunk, dask=args.dask,
-                            settings=SolverSettings(rtol=args.rtol))
+                            settings=SolverSettings(method=args.method, rtol=args.rtol))
     wall = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     size_mb = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 2**20
     assert result is not None
     print(f"subjects {args.subjects}, failed {len(result.failures)}, cores {os.cpu_count()}, chunk {args.chunk}, "
-          f"save_every {args.save_every}, rtol {args.rtol:g}")
+          f"save_every {args.save_every}, method {args.method}, rtol {args.rtol:g}")
     print(f"wall {wall:.1f} s = {1000 * wall / args.subjects:.1f} ms/subject; peak RSS {peak_mb:.0f} MB "
           f"(this process{'; Dask workers not counted' if args.dask else ''}); output {size_mb:.0f} MB")
     if args.keep:

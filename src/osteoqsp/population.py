@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .engine import SolverSettings, SolveError, SteadyStateError
+from .engine import SolverSettings
 from .files import staged_folder
 from .model import history_start
 from .results import FIGURE_GROUPS, SPEC_OBSERVABLES, panel_grid, time_axis
@@ -323,16 +323,13 @@ def _run_chunk(k: int, ids: np.ndarray, eng, typical: dict[str, float], scenario
     assert population is not None
     draws = sample_subjects(typical, ids, population.seed, population)
     failures: list[dict[str, Any]] = []
-    y0s, ps, kept = [], [], []
-    for sid, vals in zip(ids, draws):
-        try:  # each subject's own history: its age and menopause age may be covariates
-            y0, p = eng.baseline(eng.parameter_vector(vals), history_start(scenario.species, vals), settings)
-        except (SteadyStateError, SolveError) as exc:
-            failures.append({"subject": int(sid), "reason": str(exc), "parameters": _drawn(vals, typical)})
-            continue
-        y0s.append(y0)
-        ps.append(p)
-        kept.append(int(sid))
+    # each subject's own history: its age and menopause age may be covariates (threads over subjects)
+    y0_all, p_all, base = eng.baseline_batch(np.array([eng.parameter_vector(v) for v in draws]),
+                                             np.array([history_start(scenario.species, v) for v in draws]), settings)
+    for j in np.flatnonzero(base != 0):
+        reason = "no steady state found" if base[j] == 1 else "history before the scenario failed"
+        failures.append({"subject": int(ids[j]), "reason": reason, "parameters": _drawn(draws[j], typical)})
+    y0s, ps, kept = y0_all[base == 0], p_all[base == 0], [int(s) for s in ids[base == 0]]
     values = np.full((ids.size, t_out.size, len(names)), np.nan, dtype=np.float32)
     if kept:
         n = len(kept)

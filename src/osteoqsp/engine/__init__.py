@@ -4,6 +4,7 @@ Nothing here names a molecule. `Engine` turns a `Model` into compiled functions 
     engine = Engine(model)
     p = engine.parameter_vector(values)
     y0, p = engine.baseline(p, t_ref)          # steady state at t_ref, history to t = 0, references set
+                                               # (compiled: kernel.baseline_one; many subjects: baseline_batch)
     Y, status = engine.solve(y0, p, t_out, events)
 """
 
@@ -15,9 +16,8 @@ import numpy as np
 
 from ..model.declare import Model
 from .codegen import compile_model
-from .steady import SteadyStateError, newton_steady
 
-METHODS = {"dopri5": 0, "rodas4": 1}
+METHODS = {"dopri5": 0, "rodas4": 1, "split": 2}
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,10 @@ class SolverSettings:
 
 
 class SolveError(RuntimeError):
+    pass
+
+
+class SteadyStateError(RuntimeError):
     pass
 
 
@@ -61,34 +65,26 @@ class Engine:
             p[i] = values[name]
         return p
 
-    def _set_refs(self, t: float, y: np.ndarray, p: np.ndarray, kind: str) -> None:
-        out = np.empty(len(self.model.references))
-        self.mod.references(t, y, p, out)
-        sel = self.ref_kind == kind
-        p[self.n_params:][sel] = out[sel]
-
     def baseline(self, p: np.ndarray, t_ref: float = 0.0, settings: SolverSettings | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
         """Steady state at frozen time t_ref (<= 0), then the subject's history from t_ref to 0."""
+        y0, p_out, status = self.baseline_batch(p[None, :], np.array([t_ref]), settings)
+        if status[0] == 1:
+            raise SteadyStateError("no steady state found")
+        if status[0] == 2:
+            raise SolveError(f"history from t = {t_ref:.1f} day failed")
+        return y0[0], p_out[0]
+
+    def baseline_batch(self, p: np.ndarray, t_ref: np.ndarray, settings: SolverSettings | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`baseline` for many subjects in compiled code, threads over subjects: p (S, P), t_ref (S,) ->
+        y0 (S, n), p with references set, status (S,): 0 ok, 1 no steady state, 2 history failed."""
         settings = settings or SolverSettings()
-        p = p.copy()
-        y = np.array([s.initial for s in self.model.states], dtype=float)
-        for _ in range(2):
-            y = newton_steady(self.mod.rhs, self.mod.jac, y, p, t_ref, self.free)
-            self._set_refs(t_ref, y, p, "steady")
-        y = newton_steady(self.mod.rhs, self.mod.jac, y, p, t_ref, self.free)
-        y[np.abs(y) < 1e-100] = 0.0  # remnants of the solve where the true steady state is zero
-        if t_ref < 0:
-            out = np.empty((1, self.n_states))
-            status, _ = self.mod.solve_one(y, p, t_ref, np.array([0.0]), np.empty(0), np.empty(0, np.int64),
-                                           np.empty(0), 0, settings.rtol, settings.atol, METHODS["rodas4"],
-                                           settings.max_steps, settings.switch_steps, out)
-            if status >= 2:
-                raise SolveError(f"history from t = {t_ref:.1f} day failed (status {status})")
-            y = out[0].copy()
-        y[~self.free] = 0.0
-        self._set_refs(0.0, y, p, "start")
-        return y, p
+        y_init = np.array([s.initial for s in self.model.states], dtype=float)
+        kinds = np.array([0 if k == "steady" else 1 for k in self.ref_kind], dtype=np.int64)
+        return self.mod.baseline_batch(y_init, np.ascontiguousarray(p, dtype=float),
+                                       np.asarray(t_ref, dtype=float), self.free, self.n_params, kinds,
+                                       settings.rtol, settings.atol, settings.max_steps)
 
     def solve(self, y0: np.ndarray, p: np.ndarray, t_out: np.ndarray, ev_t: np.ndarray, ev_i: np.ndarray,
               ev_a: np.ndarray, settings: SolverSettings | None = None) -> tuple[np.ndarray, int, int]:

@@ -5,6 +5,8 @@ The generated module holds, for one model:
   jac(t, y, p, J)           d(rhs)/d(state), derived symbolically
   observe(t, y, p, out)     every observable
   lets(t, y, p, out)        every intermediate quantity and flux (for references and tests)
+  rhs_nl(t, y, p, dz)       d(state)/dt of the states outside the linear block (see linear.py)
+  lin_matrices, lin_input, lin_theta   the linear block: its matrices, inputs and slow time factors
 followed by the generic integrators of `kernel.py` (included as source, so that numba's on-disk cache
 works for the whole module). The module is written once per model signature to a cache directory.
 Nothing here names a molecule: it only walks the declaration.
@@ -25,7 +27,8 @@ import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
 from ..model.declare import TIME, Model
-from . import kernel
+from . import kernel, linear
+from .linear import linear_block
 
 
 class _Printer(PythonCodePrinter):
@@ -119,6 +122,7 @@ def generate_source(model: Model) -> str:
         src.append(f"    out[{i}] = {_expr_code(printer, local, r.expr)}")
     # Jacobian: symbolic derivatives of the fully substituted rates, with common subexpressions shared
     full = [r.rewrite(sp.Piecewise) for r in substituted_rates(model)]
+    src += _linear_source(printer, names, local, body_lines, model, full)
     ys = [sp.Symbol(s.name, real=True) for s in model.states]
     entries = []
     for i, r in enumerate(full):
@@ -141,6 +145,37 @@ def generate_source(model: Model) -> str:
     return "\n".join(src) + "\n"
 
 
+def _linear_source(printer: _Printer, names: dict[sp.Symbol, str], local: dict[sp.Symbol, str],
+                   body_lines: list[str], model: Model, full: list[sp.Expr]) -> list[str]:
+    """The linear block's functions and index tables, and the right-hand side of the other states."""
+    blk = linear_block(model, full)
+    n, k = len(blk.states), len(blk.thetas)
+    width = max([len(c) for c in blk.source_columns] + [1])
+    cols = [list(c) + [-1] * (width - len(c)) for c in blk.source_columns]
+    deco = "@njit(cache=True, fastmath=False, nogil=True, error_model=\"numpy\")"
+    src = ["", "", f"LIN_IDX = np.array({list(blk.states)!r}, dtype=np.int64)",
+           f"NL_IDX = np.array({list(blk.others)!r}, dtype=np.int64)", f"N_LIN = {n}", f"N_THETA = {k}",
+           f"THETA_COLS = np.array({cols if cols else [[-1]]!r}, dtype=np.int64)", "", "", deco,
+           "def rhs_nl(t, y, p, dz):"]
+    src += body_lines
+    rates = model.rates()
+    for r, i in enumerate(blk.others):
+        src.append(f"    dz[{r}] = {_expr_code(printer, local, rates[model.states[i].name])}")
+    src += ["", "", deco, "def lin_matrices(p, a0, ath):", "    a0[:, :] = 0.0", "    ath[:, :, :] = 0.0"]
+    for r in range(n):
+        for c in range(n):
+            if blk.a0[r, c] != 0:
+                src.append(f"    a0[{r}, {c}] = {_expr_code(printer, names, blk.a0[r, c])}")
+            for j, ak in enumerate(blk.a_theta):
+                if ak[r, c] != 0:
+                    src.append(f"    ath[{j}, {r}, {c}] = {_expr_code(printer, names, ak[r, c])}")
+    src += ["", "", deco, "def lin_input(t, p, b):"]
+    src += [f"    b[{r}] = {_expr_code(printer, names, x)}" for r, x in enumerate(blk.b)] or ["    pass"]
+    src += ["", "", deco, "def lin_theta(t, p, th):"]
+    src += [f"    th[{j}] = {_expr_code(printer, names, x)}" for j, x in enumerate(blk.thetas)] or ["    pass"]
+    return src
+
+
 def _cache_dir() -> Path:
     base = os.environ.get("OSTEOQSP_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "osteoqsp")
@@ -154,8 +189,8 @@ _LOADED: dict[str, Generated] = {}
 
 def compile_model(model: Model) -> Generated:
     """Generate (or reuse) the numba module of `model`."""
-    key = hashlib.sha256((model.signature() + inspect.getsource(kernel) + inspect.getsource(sys.modules[__name__]))
-                         .encode()).hexdigest()[:16]
+    key = hashlib.sha256((model.signature() + inspect.getsource(kernel) + inspect.getsource(sys.modules[__name__])
+                          + inspect.getsource(linear)).encode()).hexdigest()[:16]
     if key in _LOADED:
         return _LOADED[key]
     path = _cache_dir() / f"osteoqsp_gen_{model.species}_{key}.py"

@@ -9,7 +9,13 @@ explicit solve fails (too many steps: a stiff stretch); 1 = Rodas4, the six-stag
 Rosenbrock method of Hairer & Wanner (Solving ODEs II, 1996; coefficients of their RODAS code), order 4 with
 an embedded order-3 estimate, using the generated Jacobian. The explicit time derivative of the right-hand
 side (slow forcing by age and menopause) is a finite difference taken inside the step, so that a switch at
-the step's start (a diet from t = 0) is not differentiated.
+the step's start (a diet from t = 0) is not differentiated. 2 = split: the model's linear block (the
+pharmacokinetics, found by linear.py) advanced exactly by its matrix exponential, the other states by RK4 with
+an embedded order-3 estimate on a dyadic ladder of step sizes (see the section below); it falls back to
+method 1 like method 0.
+Burn-in (baseline_one, baseline_batch): the steady state at a frozen time by pseudo-transient continuation and
+Newton on the free states (accumulators held at zero), the derived "steady" parameters set from it and the
+solve repeated so that states normalised by them settle at exactly 1; then the history up to t = 0 by Rodas4.
 Status per subject: 0 ok, 1 ok after fallback, 2 failed (step size underflow or too many steps),
 3 non-finite values.
 """
@@ -249,10 +255,254 @@ def _rodas4_to(t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv):
     return h, steps, True
 
 
+# ---- method 2, "split": the linear block exactly, the other states by RK4 with an embedded order-3 estimate
+#
+# The model's linear block (LIN_IDX, see linear.py) is advanced by its matrix exponential: over a step h,
+# [yL; 1] <- E(h) [yL; 1], with E = E0 + sum_k theta_k D_k (the slow factors theta_k held at their value at
+# the middle of the step). The other states (NL_IDX) take classical RK4 steps whose stages (at 0, h/2, h) read
+# the block's exact values there; the error estimate is h/6 (f(t+h, y1) - k4), of order 3, and that last
+# evaluation is the next step's first (FSAL). Step sizes are H / 2^l on a dyadic ladder (H divides the stretch
+# between two stops evenly, at most H_MAX), so that the propagators are computed once per H: one matrix
+# exponential (Pade 6/6 with scaling and squaring) per factor at the finest half-step, then squaring upwards.
+
+_L_MAX = 10  # finest step H / 2^10
+_H_MAX = 1.0  # day: the largest step
+_PADE6 = (1.0, 0.5, 5.0 / 44.0, 1.0 / 66.0, 1.0 / 792.0, 1.0 / 15840.0, 1.0 / 665280.0)
+
+
 @_njit(cache=True, nogil=True, error_model="numpy")
-def _advance(method, t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv):
+def _matmul(a, b, out):
+    """out = a @ b, skipping the zeros of a (the block matrices are sparse)."""
+    n = a.shape[0]
+    for i in range(n):
+        for j in range(n):
+            out[i, j] = 0.0
+        for k in range(n):
+            aik = a[i, k]
+            if aik != 0.0:
+                for j in range(n):
+                    out[i, j] += aik * b[k, j]
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _expm(a, out):
+    """Matrix exponential: Pade (6, 6) after scaling to a 1-norm of at most 1/2, then squaring."""
+    n = a.shape[0]
+    norm = 0.0
+    for j in range(n):
+        col = 0.0
+        for i in range(n):
+            col += abs(a[i, j])
+        norm = max(norm, col)
+    s = 0
+    while norm > 0.5:
+        norm *= 0.5
+        s += 1
+    x = a * (0.5 ** s)
+    x2 = _np.empty((n, n))
+    x4 = _np.empty((n, n))
+    x6 = _np.empty((n, n))
+    _matmul(x, x, x2)
+    _matmul(x2, x2, x4)
+    _matmul(x4, x2, x6)
+    c = _PADE6
+    inner = c[1] * _np.eye(n) + c[3] * x2 + c[5] * x4
+    u = _np.empty((n, n))
+    _matmul(x, inner, u)
+    v = c[0] * _np.eye(n) + c[2] * x2 + c[4] * x4 + c[6] * x6
+    num = v + u
+    den = v - u
+    piv = _np.empty(n, dtype=_np.int64)
+    _lu(den, piv)
+    col = _np.empty(n)
+    for j in range(n):
+        for i in range(n):
+            col[i] = num[i, j]
+        _lu_solve(den, piv, col)
+        for i in range(n):
+            out[i, j] = col[i]
+    tmp = _np.empty((n, n))
+    for _ in range(s):
+        _matmul(out, out, tmp)
+        out[:, :] = tmp
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _split_setup(big_h, t_mid, p, e0, dk, rowptr, colidx):
+    """Half-step propagators at every level l = 1 .. L_MAX + 1 (step H / 2^l): e0[l], dk[l, k]; and the
+    sparsity pattern of e0 (rows of the block; rowptr/colidx, shared by all levels)."""
+    nl = N_LIN
+    na = nl + 1
+    a0 = _np.zeros((nl, nl))
+    ath = _np.zeros((N_THETA, nl, nl))
+    lin_matrices(p, a0, ath)
+    b = _np.zeros(nl)
+    lin_input(t_mid, p, b)
+    dt = big_h / 2.0 ** (_L_MAX + 1)
+    m = _np.zeros((na, na))
+    for i in range(nl):
+        for j in range(nl):
+            m[i, j] = a0[i, j] * dt
+        m[i, nl] = b[i] * dt
+    _expm(m, e0[_L_MAX + 1])
+    mk = _np.empty((na, na))
+    for k in range(N_THETA):
+        mk[:, :] = m
+        for i in range(nl):
+            for j in range(nl):
+                mk[i, j] += ath[k, i, j] * dt
+        _expm(mk, dk[_L_MAX + 1, k])
+        dk[_L_MAX + 1, k] -= e0[_L_MAX + 1]
+    tmp = _np.empty((na, na))
+    for lev in range(_L_MAX + 1, 1, -1):  # E(2h) = E(h)^2; D(2h) = E D + D E (D^2 = 0: D acts on sources only)
+        _matmul(e0[lev], e0[lev], e0[lev - 1])
+        for k in range(N_THETA):
+            _matmul(e0[lev], dk[lev, k], dk[lev - 1, k])
+            _matmul(dk[lev, k], e0[lev], tmp)
+            dk[lev - 1, k] += tmp
+    nnz = 0
+    for i in range(nl):
+        rowptr[i] = nnz
+        for j in range(na):
+            if e0[1, i, j] != 0.0 or e0[_L_MAX + 1, i, j] != 0.0:
+                colidx[nnz] = j
+                nnz += 1
+    rowptr[nl] = nnz
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _propagate(lev, xa, th, e0, dk, rowptr, colidx, out):
+    """out = E(theta) [x; 1] over one half-step of level lev - 1 (xa holds [x; 1])."""
+    nl = N_LIN
+    for i in range(nl):
+        acc = 0.0
+        for q in range(rowptr[i], rowptr[i + 1]):
+            acc += e0[lev, i, colidx[q]] * xa[colidx[q]]
+        out[i] = acc
+    for k in range(N_THETA):
+        tk = th[k]
+        for i in range(nl):
+            acc = dk[lev, k, i, nl]
+            for q in range(THETA_COLS.shape[1]):
+                c = THETA_COLS[k, q]
+                if c >= 0:
+                    acc += dk[lev, k, i, c] * xa[c]
+            out[i] += tk * acc
+    out[nl] = 1.0
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _nl_norm(err, z0, z1, rtol, atol):
+    acc = 0.0
+    n = err.shape[0]
+    for i in range(n):
+        sc = atol + rtol * max(abs(z0[i]), abs(z1[i]))
+        acc += (err[i] / sc) ** 2
+    return _math.sqrt(acc / max(n, 1))
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, colidx):
+    """Advance y (in place) from t to t_end with the split method; returns (h_next, steps, ok).
+    sw[0] holds the H the propagators were made for (0: none), sw[1] the side of t = 0 they were made on."""
+    nl = N_LIN
+    nn = NL_IDX.shape[0]
+    span = t_end - t
+    n0 = max(1, int(_math.ceil(span / _H_MAX - 1e-9)))
+    big_h = span / n0
+    side = 1.0 if t + 0.5 * span > 0.0 else -1.0
+    if sw[0] == 0.0 or abs(big_h - sw[0]) > 1e-12 * big_h or sw[1] != side:
+        _split_setup(big_h, t + 0.5 * span, p, e0, dk, rowptr, colidx)
+        sw[0] = big_h
+        sw[1] = side
+    lev = 0
+    while lev < _L_MAX and big_h / 2.0 ** lev > h * 1.000001:
+        lev += 1
+    unit = big_h / 2.0 ** _L_MAX
+    total = n0 * 2 ** _L_MAX
+    pos = 0
+    xa = _np.empty(nl + 1)
+    mid = _np.empty(nl + 1)
+    end = _np.empty(nl + 1)
+    th = _np.empty(max(N_THETA, 1))
+    ys = y.copy()
+    z = _np.empty(nn)
+    znew = _np.empty(nn)
+    k1 = _np.empty(nn)
+    k2 = _np.empty(nn)
+    k3 = _np.empty(nn)
+    k4 = _np.empty(nn)
+    k5 = _np.empty(nn)
+    for i in range(nl):
+        xa[i] = y[LIN_IDX[i]]
+    xa[nl] = 1.0
+    for i in range(nn):
+        z[i] = y[NL_IDX[i]]
+    rhs_nl(t, y, p, k1)
+    steps = 0
+    t0 = t
+    while pos < total:
+        if steps >= max_steps:
+            return h, steps, False
+        units = 2 ** (_L_MAX - lev)
+        hh = units * unit
+        tc = t0 + pos * unit
+        lin_theta(tc + 0.5 * hh, p, th)
+        _propagate(lev + 1, xa, th, e0, dk, rowptr, colidx, mid)
+        _propagate(lev + 1, mid, th, e0, dk, rowptr, colidx, end)
+        for i in range(nl):
+            ys[LIN_IDX[i]] = mid[i]
+        for i in range(nn):
+            ys[NL_IDX[i]] = z[i] + 0.5 * hh * k1[i]
+        rhs_nl(tc + 0.5 * hh, ys, p, k2)
+        for i in range(nn):
+            ys[NL_IDX[i]] = z[i] + 0.5 * hh * k2[i]
+        rhs_nl(tc + 0.5 * hh, ys, p, k3)
+        for i in range(nl):
+            ys[LIN_IDX[i]] = end[i]
+        for i in range(nn):
+            ys[NL_IDX[i]] = z[i] + hh * k3[i]
+        rhs_nl(tc + hh, ys, p, k4)
+        for i in range(nn):
+            znew[i] = z[i] + hh / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+            ys[NL_IDX[i]] = znew[i]
+        t_next = t0 + (pos + units) * unit if pos + units < total else t_end
+        rhs_nl(t_next, ys, p, k5)
+        for i in range(nn):
+            k2[i] = hh / 6.0 * (k5[i] - k4[i])  # k2 reused as the error estimate
+        e = _nl_norm(k2, z, znew, rtol, atol)
+        steps += 1
+        factor = _step_factor(e, 0.25)
+        if not e <= 1.0:  # rejected: down the ladder
+            drop = 1
+            while factor < 0.5 ** drop and drop < 4:
+                drop += 1
+            lev += drop
+            if lev > _L_MAX:
+                return hh, steps, False
+            continue
+        pos += units
+        for i in range(nl + 1):
+            xa[i] = end[i]
+        for i in range(nn):
+            z[i] = znew[i]
+            k1[i] = k5[i]
+        if factor >= 2.0 and lev > 0 and pos % (2 * units) == 0:
+            lev -= 1
+    for i in range(nl):
+        y[LIN_IDX[i]] = xa[i]
+    for i in range(nn):
+        y[NL_IDX[i]] = z[i]
+    return big_h / 2.0 ** lev, steps, True
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _advance(method, t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv, sw, e0, dk, rowptr,
+             colidx):
     if method == 0:
         return _dp5_to(t, t_end, y, p, h, rtol, atol, max_steps, work)
+    if method == 2:
+        return _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, colidx)
     return _rodas4_to(t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv)
 
 
@@ -268,8 +518,15 @@ def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_
     jmat = _np.empty((n, n))
     wmat = _np.empty((n, n))
     piv = _np.empty(n, dtype=_np.int64)
+    na = N_LIN + 1 if method == 2 else 1
+    nk = N_THETA if method == 2 else 0
+    sw = _np.zeros(2)
+    e0 = _np.zeros((_L_MAX + 2, na, na))
+    dk = _np.zeros((_L_MAX + 2, nk, na, na))
+    rowptr = _np.zeros(na + 1, dtype=_np.int64)
+    colidx = _np.zeros(na * na, dtype=_np.int64)
     t = t0
-    h = 1e-3
+    h = 1e-3 if method != 2 else 0.25
     io = 0
     ie = 0
     steps = 0
@@ -292,15 +549,17 @@ def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_
             target = ev_t[ie]
         ysave = y.copy()
         hsave = h
-        budget = min(max_steps, switch_steps) if m == 0 else max_steps
-        h, k, ok = _advance(m, t, target, y, p, h, rtol, atol, budget, work, jmat, wmat, piv)
+        budget = min(max_steps, switch_steps) if m != 1 else max_steps
+        h, k, ok = _advance(m, t, target, y, p, h, rtol, atol, budget, work, jmat, wmat, piv, sw, e0, dk, rowptr,
+                            colidx)
         steps += k
-        if not ok and m == 0:
+        if not ok and m != 1:
             for i in range(n):
                 y[i] = ysave[i]
             m = 1
             status = 1
-            h, k, ok = _advance(m, t, target, y, p, hsave, rtol, atol, max_steps, work, jmat, wmat, piv)
+            h, k, ok = _advance(m, t, target, y, p, hsave, rtol, atol, max_steps, work, jmat, wmat, piv, sw, e0, dk,
+                                rowptr, colidx)
             steps += k
         if not ok:
             return 2, steps
@@ -335,3 +594,130 @@ def observe_batch(t_out, states, p):
         for k in range(n_t):
             observe(t_out[k], states[s, k], p[s], out[s, k])
     return out
+
+
+# ---- burn-in in compiled code: the steady state (pseudo-transient Newton, as steady.py) and the history
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _newton_steady(y, p, t, free, tol, max_iter):
+    """Solve rhs(t, y, p) = 0 for the free entries of y, in place; True when converged (see steady.py)."""
+    n = y.shape[0]
+    idx = _np.flatnonzero(free)
+    m = idx.shape[0]
+    f = _np.empty(n)
+    jm = _np.empty((n, n))
+    a = _np.empty((m, m))
+    piv = _np.empty(m, dtype=_np.int64)
+    dx = _np.empty(m)
+    r = _np.empty(m)
+    r_new = _np.empty(m)
+    y_new = y.copy()
+    eps = 2.220446049250313e-16
+    dt = 1e-2
+    rhs(t, y, p, f)
+    for i in range(m):
+        r[i] = f[idx[i]]
+    for _ in range(max_iter):
+        jac(t, y, p, jm)
+        for i in range(m):
+            for j in range(m):
+                a[i, j] = -jm[idx[i], idx[j]]
+            a[i, i] += 1.0 / dt
+        if not _lu(a, piv):
+            dt *= 0.1
+            continue
+        for i in range(m):
+            dx[i] = r[i]
+        _lu_solve(a, piv, dx)
+        step = 1.0
+        for i in range(m):  # keep positive quantities positive (fraction to the boundary)
+            yi = y[idx[i]]
+            if yi > 0 and yi + dx[i] < 0:
+                step = min(step, 0.9 * yi / -dx[i])
+        for i in range(n):
+            y_new[i] = y[i]
+        for i in range(m):
+            y_new[idx[i]] += step * dx[i]
+        rhs(t, y_new, p, f)
+        ok = True
+        old = 0.0
+        new = 0.0
+        for i in range(m):
+            r_new[i] = f[idx[i]]
+            if not _math.isfinite(r_new[i]):
+                ok = False
+            sc = max(abs(y[idx[i]]), 1e-12)
+            old += (r[i] / sc) ** 2
+            new += (r_new[i] / sc) ** 2
+        if ok and _math.sqrt(new) <= _math.sqrt(old) * 1.5:
+            for i in range(n):
+                y[i] = y_new[i]
+            for i in range(m):
+                r[i] = r_new[i]
+            dt = min(dt * 4.0, 1e12)
+        else:
+            dt *= 0.25
+            if dt < 1e-14:
+                return False
+        done = True
+        for i in range(m):  # rounding floor of each residual: fast turnover makes d/dt noisy at machine precision
+            floor = 1e3 * eps * abs(jm[idx[i], idx[i]])
+            if not abs(r[i]) / max(abs(y[idx[i]]), 1e-9) < tol + floor:
+                done = False
+                break
+        if done:
+            return True
+    return False
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _set_refs(t, y, p, n_base, ref_kind, kind):
+    out = _np.empty(ref_kind.shape[0])
+    references(t, y, p, out)
+    for j in range(ref_kind.shape[0]):
+        if ref_kind[j] == kind:
+            p[n_base + j] = out[j]
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def baseline_one(y_init, p, t_ref, free, n_base, ref_kind, rtol, atol, max_steps):
+    """Steady state at frozen time t_ref (<= 0), references (kind 0 'steady') set from it, then the history
+    from t_ref to 0 by Rodas4 and the references of kind 1 ('start'). Returns (y0, status): 0 ok, 1 no steady
+    state, 2 history failed. p is updated in place."""
+    y = y_init.copy()
+    for it in range(3):
+        if not _newton_steady(y, p, t_ref, free, 1e-11, 400):
+            return y, 1
+        if it < 2:
+            _set_refs(t_ref, y, p, n_base, ref_kind, 0)
+    for i in range(y.shape[0]):
+        if abs(y[i]) < 1e-100:
+            y[i] = 0.0  # remnants of the solve where the true steady state is zero
+    if t_ref < 0:
+        out = _np.empty((1, y.shape[0]))
+        status, _ = solve_one(y, p, t_ref, _np.zeros(1), _np.empty(0), _np.empty(0, dtype=_np.int64), _np.empty(0),
+                              0, rtol, atol, 1, max_steps, max_steps, out)
+        if status >= 2:
+            return y, 2
+        for i in range(y.shape[0]):
+            y[i] = out[0, i]
+    for i in range(y.shape[0]):
+        if not free[i]:
+            y[i] = 0.0
+    _set_refs(0.0, y, p, n_base, ref_kind, 1)
+    return y, 0
+
+
+@_njit(cache=True, parallel=True, error_model="numpy")
+def baseline_batch(y_init, p, t_ref, free, n_base, ref_kind, rtol, atol, max_steps):
+    """baseline_one for many subjects (threads over subjects): p (S, P) and t_ref (S,) -> y0 (S, n), p, status."""
+    n_sub = p.shape[0]
+    y0 = _np.empty((n_sub, y_init.shape[0]))
+    p_out = p.copy()
+    status = _np.zeros(n_sub, dtype=_np.int64)
+    for s in _prange(n_sub):
+        y, st = baseline_one(y_init, p_out[s], t_ref[s], free, n_base, ref_kind, rtol, atol, max_steps)
+        y0[s] = y
+        status[s] = st
+    return y0, p_out, status

@@ -1,0 +1,96 @@
+"""The split integrator (method "split"): the linear pharmacokinetic block exactly by matrix exponentials, the
+other states by RK4. It must give the answers of the reference integrators, for every kind of scenario."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+from osteoqsp import SolverSettings, simulate
+from osteoqsp.model import build_model
+from osteoqsp.scenario import Scenario
+from osteoqsp.simulation import engine_for
+from tests.conftest import builtin
+
+
+def test_linear_block_is_the_pharmacokinetics():
+    """Found symbolically: every amount of a vitamer, warfarin or supplement (and their tallies) is in the block;
+    no bone cell, bone site, clotting factor or vitamin K redox fraction is; the age-dependent absorption is
+    the one slow factor, acting on the three gut states."""
+    eng = engine_for("human")
+    names = [s.name for s in build_model("human").states]
+    block = {names[i] for i in eng.mod.LIN_IDX}
+    pk_prefixes = ("k1_", "mk4_", "mk7_", "warfarin_", "calcium_", "vitamin_d3_", "zinc_")
+    assert block == {n for n in names if n.startswith(pk_prefixes)}
+    assert eng.mod.N_THETA == 1
+    gut_cols = sorted(names[eng.mod.LIN_IDX[c]] for c in eng.mod.THETA_COLS[0] if c >= 0)
+    assert gut_cols == ["k1_gut", "mk4_gut", "mk7_gut"]
+
+
+def test_matrix_exponential_matches_scipy():
+    eng = engine_for("human")
+    rng = np.random.default_rng(3)
+    for scale in (0.1, 3.0, 40.0):
+        a = rng.normal(size=(12, 12)) * scale / 12
+        out = np.empty_like(a)
+        eng.mod._expm(a, out)
+        assert np.allclose(out, scipy.linalg.expm(a), rtol=1e-12, atol=1e-12 * np.abs(out).max())
+
+
+def _max_rel(a, b, names):
+    """Largest difference, relative to each observable's largest magnitude."""
+    return max(float(np.max(np.abs(a[n] - b[n])) / max(np.max(np.abs(b[n])), 1e-12)) for n in names)
+
+
+NAMES = ("mk7_serum", "mk4_serum", "k1_serum", "ucoc_ratio", "dp_ucmgp", "inr", "osteoblasts", "osteoclasts",
+         "mk_bone", "hepatic_carboxylation")
+
+
+@pytest.mark.parametrize("scenario", [
+    {"subject": {"age": "58 year", "menopause_age": "51 year"}, "duration": "120 day", "save_every": "0.5 day",
+     "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}]},
+    {"subject": {"age": "45 year"}, "duration": "3 day", "save_every": "1 hour",
+     "intake": [{"agent": "MK-7", "dose": "420 ug"}, {"agent": "K1", "dose": "1 mg", "start": "30 hour"}]},
+    {"subject": {"age": "70 year"}, "duration": "60 day", "save_every": "1 day",
+     "intake": [{"agent": "warfarin", "dose": "5 mg", "every": "1 day"},
+                {"agent": "MK-7", "dose": "100 ug", "every": "1 day", "start": "28 day"},
+                {"agent": "zinc", "dose": "15 mg", "every": "1 day"}]},
+], ids=["daily-mk7", "single-doses-hourly-output", "warfarin-then-mk7"])
+def test_split_agrees_with_dopri5(scenario):
+    sc = Scenario.from_dict(scenario)
+    ref = simulate(sc, settings=SolverSettings(method="dopri5", rtol=1e-11, atol=1e-16))
+    split = simulate(sc, settings=SolverSettings(method="split", rtol=1e-9))
+    assert split.solver_status == 0
+    assert _max_rel(split, ref, NAMES) < 2e-7  # measured: 2.3e-8, 1.2e-8, 3.3e-10
+    bmd = np.max(np.abs(split["bmd_lumbar_spine"] - ref["bmd_lumbar_spine"]))
+    assert bmd < 1e-7  # percentage points (measured: at most 4.8e-9)
+
+
+def test_split_agrees_with_dopri5_for_the_rat():
+    sc = builtin("yamaguchi-ovx-77d-mk7")
+    ref = simulate(sc, settings=SolverSettings(method="dopri5", rtol=1e-11, atol=1e-16))
+    split = simulate(sc, settings=SolverSettings(method="split", rtol=1e-9))
+    assert _max_rel(split, ref, ("mk7_serum", "ucoc_ratio", "osteoclasts", "tibia_bvtv", "femur_bmd")) < 2e-6
+
+
+def test_split_is_exact_for_the_pharmacokinetics_whatever_the_tolerance():
+    """The block's states come from the matrix exponential: a loose tolerance loosens only the other states."""
+    sc = Scenario.from_dict({"subject": {"age": "50 year", "ageing": False}, "duration": "10 day",
+                             "save_every": "2 hour", "intake": [{"agent": "MK-7", "dose": "420 ug", "every": "1 day"}]})
+    ref = simulate(sc, settings=SolverSettings(method="dopri5", rtol=1e-11, atol=1e-16))
+    loose = simulate(sc, settings=SolverSettings(method="split", rtol=1e-3))
+    for name in ("mk7_gut", "mk7_lymph", "mk7_serum_amt", "mk7_bone", "mk7_faeces"):
+        assert np.allclose(loose[name], ref[name], rtol=1e-9, atol=1e-12 * np.max(ref[name])), name
+
+
+def test_split_steps_are_few_under_daily_doses():
+    """The point of the method: steps follow the bone and cell dynamics, not the absorption after each dose."""
+    eng = engine_for("human")
+    sc = Scenario.from_dict({"subject": {"age": "58 year", "menopause_age": "51 year"}, "duration": "90 day",
+                             "save_every": "30 day", "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}]})
+    steps = {}
+    for method in ("dopri5", "split"):
+        r = simulate(sc, settings=SolverSettings(method=method, rtol=1e-7))
+        steps[method] = r.solver_steps
+    assert eng.mod.N_LIN > 0 and steps["split"] * 3 < steps["dopri5"]
