@@ -155,9 +155,13 @@ def _linear_source(printer: _Printer, names: dict[sp.Symbol, str], local: dict[s
     deco = "@njit(cache=True, fastmath=False, nogil=True, error_model=\"numpy\")"
     src = ["", "", f"LIN_IDX = np.array({list(blk.states)!r}, dtype=np.int64)",
            f"NL_IDX = np.array({list(blk.others)!r}, dtype=np.int64)", f"N_LIN = {n}", f"N_THETA = {k}",
-           f"THETA_COLS = np.array({cols if cols else [[-1]]!r}, dtype=np.int64)", "", "", deco,
-           "def rhs_nl(t, y, p, dz):"]
-    src += body_lines
+           f"THETA_COLS = np.array({cols if cols else [[-1]]!r}, dtype=np.int64)"]
+    derived, fast_body = _hoisted(model)
+    src += [f"N_DERIVED = {len(derived)}", "", "", deco, "def derived(p, q):"]
+    src += _lines(printer, names, [(f"_q{j}", e) for j, e in enumerate(derived)])
+    src += [f"    q[{j}] = _q{j}" for j in range(len(derived))] or ["    pass"]
+    src += ["", "", deco, "def rhs_nl(t, y, p, q, dz):"]
+    src += _lines(printer, names, fast_body)
     rates = model.rates()
     for r, i in enumerate(blk.others):
         src.append(f"    dz[{r}] = {_expr_code(printer, local, rates[model.states[i].name])}")
@@ -174,6 +178,59 @@ def _linear_source(printer: _Printer, names: dict[sp.Symbol, str], local: dict[s
     src += ["", "", deco, "def lin_theta(t, p, th):"]
     src += [f"    th[{j}] = {_expr_code(printer, names, x)}" for j, x in enumerate(blk.thetas)] or ["    pass"]
     return src
+
+
+def _is_call(e: sp.Expr) -> bool:
+    return isinstance(e, (sp.exp, sp.log)) or (isinstance(e, sp.Pow) and not e.exp.is_Integer)
+
+
+def _hoisted(model: Model) -> tuple[list[sp.Expr], list[tuple[str, sp.Expr]]]:
+    """The lets and fluxes for a right-hand side that is called many times per subject: every subexpression
+    of parameters alone (references included) that calls a function (exp, log, a non-integer power) is taken
+    out into q, computed once per subject by `derived(p, q)`; and powers of one base with several exponents
+    share its logarithm (b**x = exp(x log b))."""
+    static = {sp.Symbol(p, real=True) for p in model.parameters} | {sp.Symbol(r.name, real=True)
+                                                                     for r in model.references}
+    slots: dict[sp.Expr, sp.Symbol] = {}
+    derived: list[sp.Expr] = []
+    static_lets: dict[sp.Symbol, sp.Expr] = {}  # lets of parameters alone -> their expression in parameters
+
+    def slot(e: sp.Expr) -> sp.Symbol:
+        if e not in slots:
+            slots[e] = sp.Symbol(f"q[{len(derived)}]")
+            derived.append(e.xreplace(static_lets))
+        return slots[e]
+
+    def hoist(e: sp.Expr) -> sp.Expr:
+        if e.free_symbols and e.free_symbols <= static and any(_is_call(x) for x in sp.preorder_traversal(e)):
+            return slot(e)
+        if not e.args or isinstance(e, sp.Symbol):
+            return e
+        return e.func(*[hoist(a) for a in e.args])
+
+    body = []
+    for name, expr in [(x.name, x.expr) for x in model.lets] + [(f.name, f.expr) for f in model.fluxes]:
+        if expr.free_symbols <= static:  # a let of parameters alone counts as a parameter from here on
+            sym = sp.Symbol(name, real=True)
+            static_lets[sym] = expr.xreplace(static_lets)
+            static.add(sym)
+        body.append((name, hoist(expr)))
+    bases: dict[sp.Expr, set[sp.Expr]] = {}
+    for _, expr in body:
+        for x in sp.preorder_traversal(expr):
+            if isinstance(x, sp.Pow) and not x.exp.is_Number and isinstance(x.base, sp.Symbol):
+                bases.setdefault(x.base, set()).add(x.exp)
+    shared = {b for b, exps in bases.items() if len(exps) > 1}
+    out: list[tuple[str, sp.Expr]] = []
+    for name, expr in body:
+        if shared:
+            expr = expr.replace(lambda x: isinstance(x, sp.Pow) and x.base in shared and not x.exp.is_Number,
+                                lambda x: sp.exp(x.exp * sp.Symbol(f"_log_{x.base}", real=True)))
+        out.append((name, expr))
+        sym = sp.Symbol(name, real=True)
+        if sym in shared:
+            out.append((f"_log_{name}", sp.log(sym)))
+    return derived, out
 
 
 def _cache_dir() -> Path:

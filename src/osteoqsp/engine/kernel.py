@@ -113,7 +113,10 @@ def _dp5_to(t, t_end, y, p, h, rtol, atol, max_steps, work):
 
 @_njit(cache=True, nogil=True, error_model="numpy")
 def _lu(a, piv):
+    """LU with partial pivoting, in place; the updates visit only the nonzeros of the pivot row (the model's
+    Jacobians are sparse)."""
     n = a.shape[0]
+    nz = _np.empty(n, dtype=_np.int64)
     for k in range(n):
         m = k
         big = abs(a[k, k])
@@ -129,11 +132,17 @@ def _lu(a, piv):
                 tmp = a[k, j]
                 a[k, j] = a[m, j]
                 a[m, j] = tmp
+        m = 0
+        for j in range(k + 1, n):
+            if a[k, j] != 0.0:
+                nz[m] = j
+                m += 1
         for i in range(k + 1, n):
             a[i, k] /= a[k, k]
             f = a[i, k]
             if f != 0.0:
-                for j in range(k + 1, n):
+                for q in range(m):
+                    j = nz[q]
                     a[i, j] -= f * a[k, j]
     return True
 
@@ -159,6 +168,49 @@ def _lu_solve(a, piv, b):
         b[i] = s / a[i, i]
 
 
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _lu_pattern(a, ptr, idx):
+    """Nonzeros of the factors in a (after _lu), row by row: row i's entries left of the diagonal are
+    idx[ptr[i]:ptr[n + i]], right of it idx[ptr[n + i]:ptr[i + 1]] (ptr has 2n + 1 entries)."""
+    n = a.shape[0]
+    q = 0
+    for i in range(n):
+        ptr[i] = q
+        for j in range(i):
+            if a[i, j] != 0.0:
+                idx[q] = j
+                q += 1
+        ptr[n + i] = q
+        for j in range(i + 1, n):
+            if a[i, j] != 0.0:
+                idx[q] = j
+                q += 1
+    ptr[2 * n] = q
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _lu_solve_sparse(a, piv, b, ptr, idx):
+    """_lu_solve over the nonzeros found by _lu_pattern."""
+    n = a.shape[0]
+    for k in range(n):
+        m = piv[k]
+        if m != k:
+            tmp = b[k]
+            b[k] = b[m]
+            b[m] = tmp
+    for i in range(n):
+        s = b[i]
+        for q in range(ptr[i], ptr[n + i]):
+            s -= a[i, idx[q]] * b[idx[q]]
+        b[i] = s
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        end = ptr[i + 1] if i + 1 < n else ptr[2 * n]
+        for q in range(ptr[n + i], end):
+            s -= a[i, idx[q]] * b[idx[q]]
+        b[i] = s / a[i, i]
+
+
 # Rodas4 coefficients (Hairer & Wanner 1996, RODAS), in the transformed-variable form
 _RG = 0.25
 _RC2, _RC3, _RC4 = 0.386, 0.21, 0.63
@@ -181,6 +233,8 @@ def _rodas4_to(t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv):
     n = y.shape[0]
     k1, k2, k3, k4, k5, k6 = work[0], work[1], work[2], work[3], work[4], work[5]
     ytmp, ynew, f, ft = work[6], work[7], work[8], work[9]
+    ptr = _np.empty(2 * n + 1, dtype=_np.int64)
+    idx = _np.empty(n * n, dtype=_np.int64)
     steps = 0
     while t < t_end:
         if steps >= max_steps:
@@ -197,6 +251,7 @@ def _rodas4_to(t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv):
             wmat[i, i] += inv
         if not _lu(wmat, piv):
             return h, steps, False
+        _lu_pattern(wmat, ptr, idx)
         dt = 1e-7 * max(1.0, abs(t), h)
         rhs(t + dt, y, p, ft)
         rhs(t + 2.0 * dt, y, p, f)
@@ -205,37 +260,37 @@ def _rodas4_to(t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv):
         rhs(t, y, p, f)
         for i in range(n):
             k1[i] = f[i] + h * _RD1 * ft[i]
-        _lu_solve(wmat, piv, k1)
+        _lu_solve_sparse(wmat, piv, k1, ptr, idx)
         for i in range(n):
             ytmp[i] = y[i] + _RA21 * k1[i]
         rhs(t + _RC2 * h, ytmp, p, f)
         for i in range(n):
             k2[i] = f[i] + (_RC21 * k1[i]) / h + h * _RD2 * ft[i]
-        _lu_solve(wmat, piv, k2)
+        _lu_solve_sparse(wmat, piv, k2, ptr, idx)
         for i in range(n):
             ytmp[i] = y[i] + _RA31 * k1[i] + _RA32 * k2[i]
         rhs(t + _RC3 * h, ytmp, p, f)
         for i in range(n):
             k3[i] = f[i] + (_RC31 * k1[i] + _RC32 * k2[i]) / h + h * _RD3 * ft[i]
-        _lu_solve(wmat, piv, k3)
+        _lu_solve_sparse(wmat, piv, k3, ptr, idx)
         for i in range(n):
             ytmp[i] = y[i] + _RA41 * k1[i] + _RA42 * k2[i] + _RA43 * k3[i]
         rhs(t + _RC4 * h, ytmp, p, f)
         for i in range(n):
             k4[i] = f[i] + (_RC41 * k1[i] + _RC42 * k2[i] + _RC43 * k3[i]) / h + h * _RD4 * ft[i]
-        _lu_solve(wmat, piv, k4)
+        _lu_solve_sparse(wmat, piv, k4, ptr, idx)
         for i in range(n):
             ytmp[i] = y[i] + _RA51 * k1[i] + _RA52 * k2[i] + _RA53 * k3[i] + _RA54 * k4[i]
         rhs(t + h, ytmp, p, f)
         for i in range(n):
             k5[i] = f[i] + (_RC51 * k1[i] + _RC52 * k2[i] + _RC53 * k3[i] + _RC54 * k4[i]) / h
-        _lu_solve(wmat, piv, k5)
+        _lu_solve_sparse(wmat, piv, k5, ptr, idx)
         for i in range(n):
             ytmp[i] += k5[i]  # embedded order-3 solution
         rhs(t + h, ytmp, p, f)
         for i in range(n):
             k6[i] = f[i] + (_RC61 * k1[i] + _RC62 * k2[i] + _RC63 * k3[i] + _RC64 * k4[i] + _RC65 * k5[i]) / h
-        _lu_solve(wmat, piv, k6)
+        _lu_solve_sparse(wmat, piv, k6, ptr, idx)
         for i in range(n):
             ynew[i] = ytmp[i] + k6[i]
         e = _norm(k6, y, ynew, rtol, atol)  # k6 is the difference between the order-4 and order-3 solutions
@@ -402,9 +457,10 @@ def _nl_norm(err, z0, z1, rtol, atol):
 
 
 @_njit(cache=True, nogil=True, error_model="numpy")
-def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, colidx):
+def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, colidx, sbuf):
     """Advance y (in place) from t to t_end with the split method; returns (h_next, steps, ok).
-    sw[0] holds the H the propagators were made for (0: none), sw[1] the side of t = 0 they were made on."""
+    sw[0] holds the H the propagators were made for (0: none), sw[1] the side of t = 0 they were made on;
+    sbuf (13 rows of at least N_STATES + 1 and N_DERIVED) is scratch space, allocated once per subject."""
     nl = N_LIN
     nn = NL_IDX.shape[0]
     span = t_end - t
@@ -421,24 +477,20 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, coli
     unit = big_h / 2.0 ** _L_MAX
     total = n0 * 2 ** _L_MAX
     pos = 0
-    xa = _np.empty(nl + 1)
-    mid = _np.empty(nl + 1)
-    end = _np.empty(nl + 1)
-    th = _np.empty(max(N_THETA, 1))
-    ys = y.copy()
-    z = _np.empty(nn)
-    znew = _np.empty(nn)
-    k1 = _np.empty(nn)
-    k2 = _np.empty(nn)
-    k3 = _np.empty(nn)
-    k4 = _np.empty(nn)
-    k5 = _np.empty(nn)
+    xa, mid, end, th = sbuf[0, :nl + 1], sbuf[1, :nl + 1], sbuf[2, :nl + 1], sbuf[3, :max(N_THETA, 1)]
+    ys = sbuf[4, :y.shape[0]]
+    z, znew, k1, k2, k3, k4, k5 = (sbuf[5, :nn], sbuf[6, :nn], sbuf[7, :nn], sbuf[8, :nn], sbuf[9, :nn],
+                                   sbuf[10, :nn], sbuf[11, :nn])
+    for i in range(y.shape[0]):
+        ys[i] = y[i]
     for i in range(nl):
         xa[i] = y[LIN_IDX[i]]
     xa[nl] = 1.0
     for i in range(nn):
         z[i] = y[NL_IDX[i]]
-    rhs_nl(t, y, p, k1)
+    q = sbuf[12, :max(N_DERIVED, 1)]
+    derived(p, q)
+    rhs_nl(t, y, p, q, k1)
     steps = 0
     t0 = t
     while pos < total:
@@ -454,20 +506,20 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, coli
             ys[LIN_IDX[i]] = mid[i]
         for i in range(nn):
             ys[NL_IDX[i]] = z[i] + 0.5 * hh * k1[i]
-        rhs_nl(tc + 0.5 * hh, ys, p, k2)
+        rhs_nl(tc + 0.5 * hh, ys, p, q, k2)
         for i in range(nn):
             ys[NL_IDX[i]] = z[i] + 0.5 * hh * k2[i]
-        rhs_nl(tc + 0.5 * hh, ys, p, k3)
+        rhs_nl(tc + 0.5 * hh, ys, p, q, k3)
         for i in range(nl):
             ys[LIN_IDX[i]] = end[i]
         for i in range(nn):
             ys[NL_IDX[i]] = z[i] + hh * k3[i]
-        rhs_nl(tc + hh, ys, p, k4)
+        rhs_nl(tc + hh, ys, p, q, k4)
         for i in range(nn):
             znew[i] = z[i] + hh / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
             ys[NL_IDX[i]] = znew[i]
         t_next = t0 + (pos + units) * unit if pos + units < total else t_end
-        rhs_nl(t_next, ys, p, k5)
+        rhs_nl(t_next, ys, p, q, k5)
         for i in range(nn):
             k2[i] = hh / 6.0 * (k5[i] - k4[i])  # k2 reused as the error estimate
         e = _nl_norm(k2, z, znew, rtol, atol)
@@ -498,11 +550,11 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, coli
 
 @_njit(cache=True, nogil=True, error_model="numpy")
 def _advance(method, t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv, sw, e0, dk, rowptr,
-             colidx):
+             colidx, sbuf):
     if method == 0:
         return _dp5_to(t, t_end, y, p, h, rtol, atol, max_steps, work)
     if method == 2:
-        return _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, colidx)
+        return _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, colidx, sbuf)
     return _rodas4_to(t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv)
 
 
@@ -525,6 +577,8 @@ def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_
     dk = _np.zeros((_L_MAX + 2, nk, na, na))
     rowptr = _np.zeros(na + 1, dtype=_np.int64)
     colidx = _np.zeros(na * na, dtype=_np.int64)
+    sbuf = _np.zeros((13, max(n + 1, N_DERIVED)))
+    ysave = _np.empty(n)
     t = t0
     h = 1e-3 if method != 2 else 0.25
     io = 0
@@ -547,11 +601,12 @@ def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_
         target = t_out[io]
         if ie < n_ev and ev_t[ie] < target:
             target = ev_t[ie]
-        ysave = y.copy()
+        for i in range(n):
+            ysave[i] = y[i]
         hsave = h
         budget = min(max_steps, switch_steps) if m != 1 else max_steps
         h, k, ok = _advance(m, t, target, y, p, h, rtol, atol, budget, work, jmat, wmat, piv, sw, e0, dk, rowptr,
-                            colidx)
+                            colidx, sbuf)
         steps += k
         if not ok and m != 1:
             for i in range(n):
@@ -559,7 +614,7 @@ def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_
             m = 1
             status = 1
             h, k, ok = _advance(m, t, target, y, p, hsave, rtol, atol, max_steps, work, jmat, wmat, piv, sw, e0, dk,
-                                rowptr, colidx)
+                                rowptr, colidx, sbuf)
             steps += k
         if not ok:
             return 2, steps
