@@ -5,7 +5,8 @@ output daily. Each subject gets its age and log-normal multipliers (CV 30 %) on 
 drawn with numpy default_rng(7). Baselines (steady state + postmenopausal history) and dose events are
 computed once per subject and timed separately. Then, on the same subjects:
   osteoqsp   engine.solve_batch over all N (numba, threads over subjects) and engine.solve one after
-             another on a sample (single thread); rtol 1e-8, atol 1e-14
+             another on a sample (single thread); rtol 1e-8, atol 1e-14; with its default method (dopri5)
+             and with the split method (pharmacokinetics by matrix exponentials, the rest by RK4)
   roadrunner the SBML export of each sampled subject (doses as SBML events), CVODE, rtol 1e-10,
              atol 1e-16 per state; load/compile timed separately from simulate
   scipy      solve_ivp LSODA and BDF with the generated rhs and Jacobian, restarting at each dose
@@ -46,6 +47,7 @@ SCENARIO = {"name": "knapen2013-mk7-population", "species": "human",
 VARIED = ("kel_mk7", "ka_mk7", "f_abs_mk7", "intake_k1")  # log-normal, CV 30 %
 CV = 0.30
 SETTINGS = SolverSettings(rtol=1e-8, atol=1e-14)
+SPLIT = SolverSettings(method="split", rtol=1e-8, atol=1e-14)
 RR_RTOL, RR_ATOL = 1e-10, 1e-16
 
 
@@ -81,11 +83,12 @@ def draw_population(scenario: Scenario, eng: Engine, n: int) -> Population:
                       np.array([e.amount for e in events]), scenario.output_times())
 
 
-def run_batch(eng: Engine, pop: Population, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def run_batch(eng: Engine, pop: Population, idx: np.ndarray, settings: SolverSettings = SETTINGS
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = idx.size
     tile = lambda a: np.tile(a, (n, 1))  # noqa: E731
     return eng.solve_batch(pop.y0[idx], pop.p[idx], pop.t_out, tile(pop.ev_t), tile(pop.ev_i), tile(pop.ev_a),
-                           np.full(n, pop.ev_t.size), SETTINGS)
+                           np.full(n, pop.ev_t.size), settings)
 
 
 def scipy_subject(eng: Engine, pop: Population, s: int, method: str) -> tuple[np.ndarray, int]:
@@ -195,6 +198,22 @@ def main() -> None:
     print(f"osteoqsp: {np.mean(steps):.0f} steps/subject = {np.mean(steps) / pop.t_out[-1]:.0f}/day "
           f"({np.sum(status == 1)} used the stiff fallback), "
           f"{1e6 * t_single / np.mean(steps[:n_single]):.1f} us/step single-thread")
+    # the split method on the same subjects
+    run_batch(eng, pop, np.arange(min(2, n)), SPLIT)
+    (Ys, status_s, steps_s), t_batch_s = timed(lambda: run_batch(eng, pop, np.arange(n), SPLIT))
+    assert np.all(status_s < 2), f"osteoqsp split failed for subjects {np.flatnonzero(status_s >= 2)}"
+    t0 = time.perf_counter()
+    for s in range(n_single):
+        single, st, _ = eng.solve(pop.y0[s], pop.p[s], pop.t_out, pop.ev_t, pop.ev_i, pop.ev_a, SPLIT)
+        assert st < 2 and np.array_equal(single, Ys[s])
+    t_single_s = (time.perf_counter() - t0) / n_single
+    n_cmp = max(n_rr, n_sp, n_single)
+    obs_s = np.array([eng.observe(pop.t_out, Ys[s], pop.p[s]) for s in range(n_cmp)])
+    obs_d = np.array([eng.observe(pop.t_out, Y[s], pop.p[s]) for s in range(n_cmp)])
+    split_diff = max_rel_diff(obs_d, obs_s)
+    print(f"osteoqsp split: {np.mean(steps_s):.0f} steps/subject = {np.mean(steps_s) / pop.t_out[-1]:.1f}/day "
+          f"({np.sum(status_s == 1)} used the stiff fallback), "
+          f"{1e6 * t_single_s / np.mean(steps_s[:n_single]):.1f} us/step single-thread")
 
     # libroadrunner: export (not timed), load/compile (timed apart), simulate (timed)
     t_load = t_rr = 0.0
@@ -209,6 +228,7 @@ def main() -> None:
         assert np.allclose(res[:, 0], pop.t_out, rtol=0, atol=1e-9)
         rr_obs.append(res[:, 1:])
     rr_diff = max_rel_diff(obs[:n_rr], np.array(rr_obs)) if n_rr else (np.nan, 0, np.nan)
+    rr_split = max_rel_diff(obs_s[:n_rr], np.array(rr_obs)) if n_rr else (np.nan, 0, np.nan)
 
     # scipy: solve_ivp restarting at each dose
     sp_rows = []
@@ -230,6 +250,8 @@ def main() -> None:
     ref = 1e3 * t_single
     rows = [(f"osteoqsp solve_batch ({numba.get_num_threads()} threads)", n, 1e3 * t_batch / n, None),
             ("osteoqsp solve (1 thread)", n_single, ref, None),
+            (f"osteoqsp split solve_batch ({numba.get_num_threads()} thr.)", n, 1e3 * t_batch_s / n, None),
+            ("osteoqsp split solve (1 thread)", n_single, 1e3 * t_single_s, split_diff),
             ("libroadrunner CVODE", n_rr, 1e3 * t_rr / max(n_rr, 1), rr_diff)]
     rows += [(f"scipy solve_ivp {m}", n_sp, 1e3 * t, d) for m, t, d, _ in sp_rows]
     print(f"\n{'engine':<34} {'subjects':>8} {'ms/subject':>11} {'ratio':>7}  "
@@ -240,6 +262,9 @@ def main() -> None:
     print(f"\nosteoqsp batch wall time {t_batch:.2f} s for {n} subjects; set-up {t_setup:.1f} s "
           f"({1e3 * t_setup / n:.1f} ms/subject, not in the table)")
     print(f"libroadrunner load + compile {1e3 * t_load / max(n_rr, 1):.0f} ms/subject (not in the table)")
+    print(f"split against libroadrunner: max rel. diff {rr_split[0]:.1e} ({obs_names[rr_split[1]]}), "
+          f"max diff/scale {rr_split[2]:.1e}; libroadrunner / split per subject, single thread: "
+          f"{t_rr / max(n_rr, 1) / t_single_s:.0f}x")
     for m, _, _, nf in sp_rows:
         print(f"scipy {m}: {nf:.0f} rhs calls/subject")
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.2f} (other processes on the machine skew timings)")

@@ -94,3 +94,28 @@ def test_split_steps_are_few_under_daily_doses():
         r = simulate(sc, settings=SolverSettings(method=method, rtol=1e-7))
         steps[method] = r.solver_steps
     assert eng.mod.N_LIN > 0 and steps["split"] * 3 < steps["dopri5"]
+
+
+def test_population_default_settings_stay_close_to_a_tight_reference(tmp_path):
+    """Populations run with POPULATION_SETTINGS (split, rtol 1e-6): each subject within 1e-4 of each observable's
+    scale of the same subject by dopri5 at rtol 1e-10, and BMD within 1e-3 percentage points."""
+    from osteoqsp.engine import POPULATION_SETTINGS
+    from osteoqsp.population import run_population, sample_subjects
+    from osteoqsp.simulation import parameter_values
+
+    assert POPULATION_SETTINGS.method == "split"
+    one = {"name": "pop", "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"},
+           "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}], "duration": "1 year",
+           "save_every": "30 day"}
+    sc = Scenario.from_dict({**one, "population": {"size": 6, "seed": 3}})
+    pop = run_population(sc, tmp_path / "p")
+    typical = parameter_values(sc)
+    draws = sample_subjects(typical, np.arange(6), 3, sc.population)
+    for sid, values in enumerate(draws):
+        changed = {k: v for k, v in values.items() if v != typical.get(k)}
+        ref = simulate(Scenario.from_dict(one), parameters=changed, settings=SolverSettings(rtol=1e-10, atol=1e-16))
+        for name in ("mk7_serum", "ucoc_ratio", "dp_ucmgp", "osteoclasts", "bmd_lumbar_spine", "bmd_femoral_neck"):
+            got = pop.values_of(name)[sid]
+            assert np.max(np.abs(got - ref[name])) <= 1e-4 * np.max(np.abs(ref[name])), (sid, name)
+            if name.startswith("bmd"):
+                assert np.max(np.abs(got - ref[name])) < 1e-3

@@ -50,12 +50,16 @@ def builtin_scenarios() -> dict[str, str]:
     return out
 
 
-def _settings(args: argparse.Namespace):  # noqa: ANN202
-    from .engine import SolverSettings
+def _settings(args: argparse.Namespace, population: bool = False):  # noqa: ANN202
+    """The integrator: --method and --rtol over the defaults (one subject: dopri5, 1e-7; a population: the
+    split method, 1e-6)."""
+    from .engine import POPULATION_SETTINGS, SolverSettings
 
-    if not 1e-12 <= args.rtol <= 1e-3:
-        raise UserError(f"--rtol {args.rtol:g}: give a relative tolerance between 1e-12 and 1e-3")
-    return SolverSettings(method=args.method, rtol=args.rtol)
+    default = POPULATION_SETTINGS if population else SolverSettings()
+    rtol = default.rtol if args.rtol is None else args.rtol
+    if not 1e-12 <= rtol <= 1e-3:
+        raise UserError(f"--rtol {rtol:g}: give a relative tolerance between 1e-12 and 1e-3")
+    return SolverSettings(method=args.method or default.method, rtol=rtol)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -70,7 +74,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if scenario.population is not None:
         from .population import run_population
 
-        pop = run_population(scenario, out, resume=args.resume, dask=args.dask, settings=_settings(args))
+        pop = run_population(scenario, out, resume=args.resume, dask=args.dask,
+                             settings=_settings(args, population=True))
         assert pop is not None
         print(f"{scenario.name}: {pop.n_subjects} subjects ({len(pop.failures)} failed) x {len(pop.time_day)} "
               f"time points in {pop.wall_s:.1f} s -> {out}/timecourse.parquet, summary.csv, run.json, figures/")
@@ -344,12 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="population: go on from the finished chunks of an interrupted run (DIR.partial)")
     s.add_argument("--dask", nargs="?", const="local", default=None, metavar="ADDRESS",
                    help="population: run the chunks on Dask (a LocalCluster, or the scheduler at ADDRESS)")
-    s.add_argument("--rtol", type=float, default=1e-7,
-                   help="relative tolerance of the integrator (default 1e-7; 1e-5 halves the time of a "
-                        "population and keeps outputs within about 1e-7 of their scale, see bench/README.md)")
-    s.add_argument("--method", choices=["dopri5", "rodas4", "split"], default="dopri5",
-                   help="integrator: dopri5 (default), rodas4 (implicit), or split: the pharmacokinetics exactly "
-                        "by matrix exponentials and the rest by RK4, about 7x faster under daily doses (bench/README.md)")
+    s.add_argument("--rtol", type=float, default=None,
+                   help="relative tolerance of the integrator (default 1e-7 for one subject, 1e-6 for a population)")
+    s.add_argument("--method", choices=["dopri5", "rodas4", "split"], default=None,
+                   help="integrator (default dopri5 for one subject, split for a population): dopri5 (explicit), "
+                        "rodas4 (implicit), or split: the pharmacokinetics exactly by matrix exponentials and the "
+                        "other states by RK4, 5-7x faster under daily doses (bench/README.md)")
     s.set_defaults(func=cmd_simulate)
     s = sub.add_parser("trial", help="a virtual trial: arms, n per arm, endpoints, estimates and power")
     s.add_argument("trial", help="trial file or built-in trial (knapen2013, theuwissen2012-dose-finding)")

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .engine import SolverSettings
+from .engine import POPULATION_SETTINGS, SolverSettings
 from .files import staged_folder
 from .model import history_start
 from .results import FIGURE_GROUPS, SPEC_OBSERVABLES, panel_grid, time_axis
@@ -227,10 +227,11 @@ def run_population(scenario: Scenario, outdir: str | Path, *, chunk_size: int = 
     resume: reuse the finished chunks of an earlier run of the same scenario, settings and chunk size in
     `outdir.partial/`. max_new_chunks: stop after computing that many chunks (returns None; run again with
     resume=True to go on). dask: run the chunks on Dask: "local" starts a LocalCluster on this machine, any
-    other text is the address of a running scheduler (its workers must see outdir's folder)."""
+    other text is the address of a running scheduler (its workers must see outdir's folder). settings: the
+    integrator, by default POPULATION_SETTINGS (the split method at rtol 1e-6)."""
     if scenario.population is None:
         raise ValueError("the scenario has no population")
-    settings = settings or SolverSettings()
+    settings = settings or POPULATION_SETTINGS
     size = scenario.population.size
     eng = engine_for(scenario.species)
     t_out = scenario.output_times()
