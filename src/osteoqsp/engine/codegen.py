@@ -156,6 +156,9 @@ def _linear_source(printer: _Printer, names: dict[sp.Symbol, str], local: dict[s
     src = ["", "", f"LIN_IDX = np.array({list(blk.states)!r}, dtype=np.int64)",
            f"NL_IDX = np.array({list(blk.others)!r}, dtype=np.int64)", f"N_LIN = {n}", f"N_THETA = {k}",
            f"THETA_COLS = np.array({cols if cols else [[-1]]!r}, dtype=np.int64)"]
+    ys = [sp.Symbol(model.states[i].name, real=True) for i in blk.states]
+    read = sorted({r for r, y in enumerate(ys) if any(y in full[i].free_symbols for i in blk.others)})
+    src += [f"LIN_READ = np.array({read!r}, dtype=np.int64)  # block states the other states' rates read"]
     derived, fast_body = _hoisted(model)
     src += [f"N_DERIVED = {len(derived)}", "", "", deco, "def derived(p, q):"]
     src += _lines(printer, names, [(f"_q{j}", e) for j, e in enumerate(derived)])

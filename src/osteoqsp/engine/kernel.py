@@ -383,9 +383,9 @@ def _expm(a, out):
 
 
 @_njit(cache=True, nogil=True, error_model="numpy")
-def _split_setup(big_h, t_mid, p, e0, dk, rowptr, colidx):
-    """Half-step propagators at every level l = 1 .. L_MAX + 1 (step H / 2^l): e0[l], dk[l, k]; and the
-    sparsity pattern of e0 (rows of the block; rowptr/colidx, shared by all levels)."""
+def _split_setup(big_h, t_mid, p, e0, dk, rowptr, colidx, vals):
+    """Propagators over a step H / 2^l at every level l = 0 .. L_MAX + 1: e0[l], dk[l, k]; the sparsity
+    pattern of e0's block rows (rowptr/colidx, shared by all levels) and its values per level (vals)."""
     nl = N_LIN
     na = nl + 1
     a0 = _np.zeros((nl, nl))
@@ -409,7 +409,7 @@ def _split_setup(big_h, t_mid, p, e0, dk, rowptr, colidx):
         _expm(mk, dk[_L_MAX + 1, k])
         dk[_L_MAX + 1, k] -= e0[_L_MAX + 1]
     tmp = _np.empty((na, na))
-    for lev in range(_L_MAX + 1, 1, -1):  # E(2h) = E(h)^2; D(2h) = E D + D E (D^2 = 0: D acts on sources only)
+    for lev in range(_L_MAX + 1, 0, -1):  # E(2h) = E(h)^2; D(2h) = E D + D E (D^2 = 0: D acts on sources only)
         _matmul(e0[lev], e0[lev], e0[lev - 1])
         for k in range(N_THETA):
             _matmul(e0[lev], dk[lev, k], dk[lev - 1, k])
@@ -419,30 +419,38 @@ def _split_setup(big_h, t_mid, p, e0, dk, rowptr, colidx):
     for i in range(nl):
         rowptr[i] = nnz
         for j in range(na):
-            if e0[1, i, j] != 0.0 or e0[_L_MAX + 1, i, j] != 0.0:
+            used = False
+            for lev in range(_L_MAX + 2):
+                if e0[lev, i, j] != 0.0:
+                    used = True
+                    break
+            if used:
                 colidx[nnz] = j
                 nnz += 1
     rowptr[nl] = nnz
+    for lev in range(_L_MAX + 2):
+        for i in range(nl):
+            for q in range(rowptr[i], rowptr[i + 1]):
+                vals[lev, q] = e0[lev, i, colidx[q]]
 
 
 @_njit(cache=True, nogil=True, error_model="numpy")
-def _propagate(lev, xa, th, e0, dk, rowptr, colidx, out):
-    """out = E(theta) [x; 1] over one half-step of level lev - 1 (xa holds [x; 1])."""
+def _propagate(lev, xa, th, vals, dk, rowptr, colidx, rows, out):
+    """out[rows] = (E(theta) [x; 1])[rows] over a step of level lev (xa holds [x; 1]); other rows untouched."""
     nl = N_LIN
-    for i in range(nl):
+    for r in range(rows.shape[0]):
+        i = rows[r]
         acc = 0.0
         for q in range(rowptr[i], rowptr[i + 1]):
-            acc += e0[lev, i, colidx[q]] * xa[colidx[q]]
+            acc += vals[lev, q] * xa[colidx[q]]
+        for k in range(N_THETA):
+            d = dk[lev, k, i, nl]
+            for c in range(THETA_COLS.shape[1]):
+                j = THETA_COLS[k, c]
+                if j >= 0:
+                    d += dk[lev, k, i, j] * xa[j]
+            acc += th[k] * d
         out[i] = acc
-    for k in range(N_THETA):
-        tk = th[k]
-        for i in range(nl):
-            acc = dk[lev, k, i, nl]
-            for q in range(THETA_COLS.shape[1]):
-                c = THETA_COLS[k, q]
-                if c >= 0:
-                    acc += dk[lev, k, i, c] * xa[c]
-            out[i] += tk * acc
     out[nl] = 1.0
 
 
@@ -457,7 +465,7 @@ def _nl_norm(err, z0, z1, rtol, atol):
 
 
 @_njit(cache=True, nogil=True, error_model="numpy")
-def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, colidx, sbuf):
+def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, colidx, vals, sbuf):
     """Advance y (in place) from t to t_end with the split method; returns (h_next, steps, ok).
     sw[0] holds the H the propagators were made for (0: none), sw[1] the side of t = 0 they were made on;
     sbuf (13 rows of at least N_STATES + 1 and N_DERIVED) is scratch space, allocated once per subject."""
@@ -468,7 +476,7 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, coli
     big_h = span / n0
     side = 1.0 if t + 0.5 * span > 0.0 else -1.0
     if sw[0] == 0.0 or abs(big_h - sw[0]) > 1e-12 * big_h or sw[1] != side:
-        _split_setup(big_h, t + 0.5 * span, p, e0, dk, rowptr, colidx)
+        _split_setup(big_h, t + 0.5 * span, p, e0, dk, rowptr, colidx, vals)
         sw[0] = big_h
         sw[1] = side
     lev = 0
@@ -491,6 +499,7 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, coli
     q = sbuf[12, :max(N_DERIVED, 1)]
     derived(p, q)
     rhs_nl(t, y, p, q, k1)
+    all_rows = _np.arange(nl)
     steps = 0
     t0 = t
     while pos < total:
@@ -500,8 +509,8 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, coli
         hh = units * unit
         tc = t0 + pos * unit
         lin_theta(tc + 0.5 * hh, p, th)
-        _propagate(lev + 1, xa, th, e0, dk, rowptr, colidx, mid)
-        _propagate(lev + 1, mid, th, e0, dk, rowptr, colidx, end)
+        _propagate(lev + 1, xa, th, vals, dk, rowptr, colidx, LIN_READ, mid)  # at h/2: what the rates read
+        _propagate(lev, xa, th, vals, dk, rowptr, colidx, all_rows, end)
         for i in range(nl):
             ys[LIN_IDX[i]] = mid[i]
         for i in range(nn):
@@ -550,11 +559,11 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, coli
 
 @_njit(cache=True, nogil=True, error_model="numpy")
 def _advance(method, t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv, sw, e0, dk, rowptr,
-             colidx, sbuf):
+             colidx, vals, sbuf):
     if method == 0:
         return _dp5_to(t, t_end, y, p, h, rtol, atol, max_steps, work)
     if method == 2:
-        return _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, colidx, sbuf)
+        return _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, colidx, vals, sbuf)
     return _rodas4_to(t, t_end, y, p, h, rtol, atol, max_steps, work, jmat, wmat, piv)
 
 
@@ -577,6 +586,7 @@ def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_
     dk = _np.zeros((_L_MAX + 2, nk, na, na))
     rowptr = _np.zeros(na + 1, dtype=_np.int64)
     colidx = _np.zeros(na * na, dtype=_np.int64)
+    vals = _np.zeros((_L_MAX + 2, na * na))
     sbuf = _np.zeros((13, max(n + 1, N_DERIVED)))
     ysave = _np.empty(n)
     t = t0
@@ -606,7 +616,7 @@ def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_
         hsave = h
         budget = min(max_steps, switch_steps) if m != 1 else max_steps
         h, k, ok = _advance(m, t, target, y, p, h, rtol, atol, budget, work, jmat, wmat, piv, sw, e0, dk, rowptr,
-                            colidx, sbuf)
+                            colidx, vals, sbuf)
         steps += k
         if not ok and m != 1:
             for i in range(n):
@@ -614,7 +624,7 @@ def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_
             m = 1
             status = 1
             h, k, ok = _advance(m, t, target, y, p, hsave, rtol, atol, max_steps, work, jmat, wmat, piv, sw, e0, dk,
-                                rowptr, colidx, sbuf)
+                                rowptr, colidx, vals, sbuf)
             steps += k
         if not ok:
             return 2, steps
