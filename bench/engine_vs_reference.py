@@ -151,6 +151,25 @@ def max_rel_diff(ours: np.ndarray, theirs: np.ndarray) -> tuple[float, int, floa
     return float(per_obs[j]), j, float((np.abs(ours - theirs).max(axis=(0, 1)) / np.maximum(scale, 1e-300)).max())
 
 
+def osteoqsp_runs(eng: Engine, pop: Population, n: int, n_single: int, settings: SolverSettings, label: str
+                  ) -> tuple[np.ndarray, float, float]:
+    """States of all n subjects by the batch; batch wall time; single-thread time per subject on a sample."""
+    run_batch(eng, pop, np.arange(min(2, n)), settings)
+    t0 = time.perf_counter()
+    Y, status, steps = run_batch(eng, pop, np.arange(n), settings)
+    t_batch = time.perf_counter() - t0
+    assert np.all(status < 2), f"{label} failed for subjects {np.flatnonzero(status >= 2)}"
+    t0 = time.perf_counter()
+    for s in range(n_single):
+        single, st, _ = eng.solve(pop.y0[s], pop.p[s], pop.t_out, pop.ev_t, pop.ev_i, pop.ev_a, settings)
+        assert st < 2 and np.array_equal(single, Y[s])
+    t_single = (time.perf_counter() - t0) / n_single
+    print(f"{label}: {np.mean(steps):.0f} steps/subject = {np.mean(steps) / pop.t_out[-1]:.1f}/day "
+          f"({np.sum(status == 1)} used the stiff fallback), "
+          f"{1e6 * t_single / np.mean(steps[:n_single]):.2f} us/step single-thread")
+    return Y, t_batch, t_single
+
+
 T = TypeVar("T")
 
 
@@ -184,36 +203,13 @@ def main() -> None:
           f"engine load {t_jit:.1f} s; set-up (baselines + events) {t_setup:.1f} s = "
           f"{1e3 * t_setup / n:.1f} ms/subject")
 
-    # osteoqsp: warm up (numba cache load / parallel compile), then the batch and the single-thread sample
+    # osteoqsp with each method: warm up (numba cache load / parallel compile), the batch, the single-thread sample
     eng.solve(pop.y0[0], pop.p[0], pop.t_out[:3], pop.ev_t[:2], pop.ev_i[:2], pop.ev_a[:2], SETTINGS)
-    run_batch(eng, pop, np.arange(min(2, n)))
-    (Y, status, steps), t_batch = timed(lambda: run_batch(eng, pop, np.arange(n)))
-    assert np.all(status < 2), f"osteoqsp failed for subjects {np.flatnonzero(status >= 2)}"
-    t0 = time.perf_counter()
-    for s in range(n_single):
-        single, st, _ = eng.solve(pop.y0[s], pop.p[s], pop.t_out, pop.ev_t, pop.ev_i, pop.ev_a, SETTINGS)
-        assert st < 2 and np.array_equal(single, Y[s])
-    t_single = (time.perf_counter() - t0) / n_single
-    obs = np.array([eng.observe(pop.t_out, Y[s], pop.p[s]) for s in range(max(n_rr, n_sp))])
-    print(f"osteoqsp: {np.mean(steps):.0f} steps/subject = {np.mean(steps) / pop.t_out[-1]:.0f}/day "
-          f"({np.sum(status == 1)} used the stiff fallback), "
-          f"{1e6 * t_single / np.mean(steps[:n_single]):.1f} us/step single-thread")
-    # the split method on the same subjects
-    run_batch(eng, pop, np.arange(min(2, n)), SPLIT)
-    (Ys, status_s, steps_s), t_batch_s = timed(lambda: run_batch(eng, pop, np.arange(n), SPLIT))
-    assert np.all(status_s < 2), f"osteoqsp split failed for subjects {np.flatnonzero(status_s >= 2)}"
-    t0 = time.perf_counter()
-    for s in range(n_single):
-        single, st, _ = eng.solve(pop.y0[s], pop.p[s], pop.t_out, pop.ev_t, pop.ev_i, pop.ev_a, SPLIT)
-        assert st < 2 and np.array_equal(single, Ys[s])
-    t_single_s = (time.perf_counter() - t0) / n_single
-    n_cmp = max(n_rr, n_sp, n_single)
-    obs_s = np.array([eng.observe(pop.t_out, Ys[s], pop.p[s]) for s in range(n_cmp)])
-    obs_d = np.array([eng.observe(pop.t_out, Y[s], pop.p[s]) for s in range(n_cmp)])
-    split_diff = max_rel_diff(obs_d, obs_s)
-    print(f"osteoqsp split: {np.mean(steps_s):.0f} steps/subject = {np.mean(steps_s) / pop.t_out[-1]:.1f}/day "
-          f"({np.sum(status_s == 1)} used the stiff fallback), "
-          f"{1e6 * t_single_s / np.mean(steps_s[:n_single]):.1f} us/step single-thread")
+    Y, t_batch, t_single = osteoqsp_runs(eng, pop, n, n_single, SETTINGS, "osteoqsp")
+    Ys, t_batch_s, t_single_s = osteoqsp_runs(eng, pop, n, n_single, SPLIT, "osteoqsp split")
+    obs = np.array([eng.observe(pop.t_out, Y[s], pop.p[s]) for s in range(max(n_rr, n_sp, n_single))])
+    obs_s = np.array([eng.observe(pop.t_out, Ys[s], pop.p[s]) for s in range(max(n_rr, n_sp, n_single))])
+    split_diff = max_rel_diff(obs, obs_s)
 
     # libroadrunner: export (not timed), load/compile (timed apart), simulate (timed)
     t_load = t_rr = 0.0

@@ -87,6 +87,8 @@ def main() -> None:
           f"save_every {args.save_every}, method {args.method}, rtol {args.rtol:g}")
     print(f"wall {wall:.1f} s = {1000 * wall / args.subjects:.1f} ms/subject; peak RSS {peak_mb:.0f} MB "
           f"(this process{'; Dask workers not counted' if args.dask else ''}); output {size_mb:.0f} MB")
+    print(f"of which chunks (sampling, burn-in, solve, chunk files) {result.wall_s:.1f} s, merge (timecourse.parquet, "
+          f"summary, figures) {wall - result.wall_s:.1f} s")
     if args.check:
         accuracy(sc, result, min(args.check, args.subjects))
     if args.keep:
