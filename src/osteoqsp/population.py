@@ -31,7 +31,7 @@ import pandas as pd
 from .engine import POPULATION_SETTINGS, SolverSettings
 from .files import staged_folder
 from .model import history_start
-from .results import FIGURE_GROUPS, SPEC_OBSERVABLES, panel_grid, time_axis
+from .results import FIGURE_GROUPS, SPEC_OBSERVABLES, label_panel, panel_grid, time_axis
 from .scenario import Scenario, dose_events
 from .simulation import engine_for, parameter_values
 
@@ -160,10 +160,7 @@ class PopulationResult:
             ax.fill_between(x, q["p05"], q["p95"], alpha=0.2, color="tab:blue", label="5-95 %")
             ax.fill_between(x, q["p25"], q["p75"], alpha=0.35, color="tab:blue", label="25-75 %")
             ax.plot(x, q["p50"], color="tab:blue", label="median")
-            ax.set_title(n, fontsize=10)
-            ax.set_ylabel(self.observable_units[n])
-            ax.set_xlabel(xlabel)
-            ax.grid(alpha=0.3)
+            label_panel(ax, n, self.observable_units[n], xlabel)
         if names:
             axes[0].legend(fontsize=8)
         fig.suptitle(title or f"{self.scenario.name}: {self.n_subjects} subjects")
@@ -187,10 +184,7 @@ class PopulationResult:
             ax.plot(wide.index * scale, wide.to_numpy(), color="tab:blue", lw=0.5, alpha=0.35)
             q = self.summary[self.summary["observable"] == n]
             ax.plot(q["time_day"] * scale, q["p50"], color="black", lw=1.5, label=f"median of {self.n_subjects}")
-            ax.set_title(n, fontsize=10)
-            ax.set_ylabel(self.observable_units[n])
-            ax.set_xlabel(xlabel)
-            ax.grid(alpha=0.3)
+            label_panel(ax, n, self.observable_units[n], xlabel)
         if names:
             axes[0].legend(fontsize=8)
         shown = min(n_subjects, self.n_subjects)

@@ -51,6 +51,14 @@ def panel_grid(n: int) -> tuple[Figure, list]:  # type: ignore[type-arg]
     return fig, list(axes.flat)[:n]
 
 
+def label_panel(ax, title: str, ylabel: str, xlabel: str) -> None:  # noqa: ANN001 (a matplotlib Axes)
+    """The common dressing of a time-course panel: title, axis labels, light grid."""
+    ax.set_title(title, fontsize=10)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel(xlabel)
+    ax.grid(alpha=0.3)
+
+
 def time_axis(time_day: np.ndarray) -> tuple[float, str]:
     """Factor from day and label of the time axis: years beyond 400 days."""
     return (1 / 365.25, "time (year)") if time_day[-1] > 400 else (1.0, "time (day)")
@@ -133,11 +141,9 @@ class Result:
         scale, xlabel = time_axis(self.time_day)
         for ax, n in zip(axes, names):
             ax.plot(self.time_day * scale, self[n], color="tab:blue")
-            ax.set_title(n, fontsize=10)
             unit = self.observable_units[n]
-            ax.set_ylabel("relative (1 = baseline)" if unit == "1" and n not in ABSOLUTE_FRACTIONS else unit)
-            ax.set_xlabel(xlabel)
-            ax.grid(alpha=0.3)
+            label_panel(ax, n, "relative (1 = baseline)" if unit == "1" and n not in ABSOLUTE_FRACTIONS else unit,
+                        xlabel)
             ax.ticklabel_format(axis="y", useOffset=False)
         fig.suptitle(title or self.scenario.name)
         fig.tight_layout()
