@@ -3,6 +3,8 @@ other states by RK4. It must give the answers of the reference integrators, for 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -143,5 +145,5 @@ def test_parameter_powers_take_the_exact_shortcuts():
             assert mod._pw(x, e) == pytest.approx(x ** e, rel=4e-16, abs=0.0), (x, e)
         if x > 0:
             assert mod._pw(x, -0.5) == x ** -0.5
-    src = open(mod.__file__).read()
+    src = Path(mod.__file__).read_text()
     assert "_pw(" in src.split("def rhs_nl", 1)[1].split("\ndef ", 1)[0]
