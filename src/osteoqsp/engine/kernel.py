@@ -137,10 +137,12 @@ def _lu(a, piv):
             if a[k, j] != 0.0:
                 nz[m] = j
                 m += 1
+        inv = 1.0 / a[k, k]
         for i in range(k + 1, n):
-            a[i, k] /= a[k, k]
             f = a[i, k]
             if f != 0.0:
+                f *= inv
+                a[i, k] = f
                 for q in range(m):
                     j = nz[q]
                     a[i, j] -= f * a[k, j]
@@ -371,7 +373,8 @@ def _expm(a, out):
 @_njit(cache=True, nogil=True, error_model="numpy")
 def _split_setup(big_h, t_mid, p, e0, dk, rowptr, colidx, vals):
     """Propagators over a step H / 2^l at every level l = 0 .. L_MAX + 1: e0[l], dk[l, k]; the sparsity
-    pattern of e0's block rows (rowptr/colidx, shared by all levels) and its values per level (vals)."""
+    pattern of their block rows (rowptr/colidx, shared by all levels) and their values per level (vals[l, 0]:
+    e0, vals[l, 1 + k]: dk)."""
     nl = N_LIN
     na = nl + 1
     a0 = _np.zeros((nl, nl))
@@ -409,7 +412,9 @@ def _split_setup(big_h, t_mid, p, e0, dk, rowptr, colidx, vals):
             for lev in range(_L_MAX + 2):
                 if e0[lev, i, j] != 0.0:
                     used = True
-                    break
+                for k in range(N_THETA):
+                    if dk[lev, k, i, j] != 0.0:
+                        used = True
             if used:
                 colidx[nnz] = j
                 nnz += 1
@@ -417,25 +422,24 @@ def _split_setup(big_h, t_mid, p, e0, dk, rowptr, colidx, vals):
     for lev in range(_L_MAX + 2):
         for i in range(nl):
             for q in range(rowptr[i], rowptr[i + 1]):
-                vals[lev, q] = e0[lev, i, colidx[q]]
+                vals[lev, 0, q] = e0[lev, i, colidx[q]]
+                for k in range(N_THETA):
+                    vals[lev, 1 + k, q] = dk[lev, k, i, colidx[q]]
 
 
 @_njit(cache=True, nogil=True, error_model="numpy")
-def _propagate(lev, xa, th, vals, dk, rowptr, colidx, rows, out):
-    """out[rows] = (E(theta) [x; 1])[rows] over a step of level lev (xa holds [x; 1]); other rows untouched."""
+def _propagate(lev, xa, th, vals, rowptr, colidx, rows, out):
+    """out[rows] = (E(theta) [x; 1])[rows] over a step of level lev (xa holds [x; 1]); other rows untouched.
+    vals[lev, 0] holds E0 and vals[lev, 1 + k] D_k, on the sparsity pattern rowptr/colidx."""
     nl = N_LIN
     for r in range(rows.shape[0]):
         i = rows[r]
         acc = 0.0
         for q in range(rowptr[i], rowptr[i + 1]):
-            acc += vals[lev, q] * xa[colidx[q]]
-        for k in range(N_THETA):
-            d = dk[lev, k, i, nl]
-            for c in range(THETA_COLS.shape[1]):
-                j = THETA_COLS[k, c]
-                if j >= 0:
-                    d += dk[lev, k, i, j] * xa[j]
-            acc += th[k] * d
+            v = vals[lev, 0, q]
+            for k in range(N_THETA):
+                v += th[k] * vals[lev, 1 + k, q]
+            acc += v * xa[colidx[q]]
         out[i] = acc
     out[nl] = 1.0
 
@@ -443,8 +447,12 @@ def _propagate(lev, xa, th, vals, dk, rowptr, colidx, rows, out):
 @_njit(cache=True, nogil=True, error_model="numpy")
 def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, colidx, vals, sbuf):
     """Advance y (in place) from t to t_end with the split method; returns (h_next, steps, ok).
-    sw[0] holds the H the propagators were made for (0: none), sw[1] the side of t = 0 they were made on;
-    sbuf (13 rows of at least N_STATES + 1 and N_DERIVED) is scratch space, allocated once per subject."""
+    sw[0] holds the H the propagators were made for (0: none), sw[1] the side of t = 0 they were made on,
+    sw[2] the size the next stretch starts at (at most: the first step of this one, grown only if it was
+    accepted at once; the stretch after a daily dose is like the last, and its start is the hard part), sw[3]
+    1 when sbuf still holds f(t, y) from the end of the last stretch (the solver clears it when a dose changes a
+    state that rhs_nl reads); sbuf (13 rows of at least N_STATES + 1 and N_DERIVED) is scratch space,
+    allocated once per subject."""
     nl = N_LIN
     nn = NL_IDX.shape[0]
     span = t_end - t
@@ -455,6 +463,8 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, coli
         _split_setup(big_h, t + 0.5 * span, p, e0, dk, rowptr, colidx, vals)
         sw[0] = big_h
         sw[1] = side
+    if sw[2] > 0.0:
+        h = min(h, sw[2])
     lev = 0
     while lev < _L_MAX and big_h / 2.0 ** lev > h * 1.000001:
         lev += 1
@@ -474,9 +484,13 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, coli
         z[i] = y[NL_IDX[i]]
     q = sbuf[12, :max(N_DERIVED, 1)]
     derived(p, q)
-    rhs_nl(t, y, p, q, k1)
+    if sw[3] == 0.0:  # else k1 still holds f at this (t, y): the stop changed no state that rhs_nl reads
+        rhs_nl(t, y, p, q, k1)
+    sw[3] = 0.0
     all_rows = _np.arange(nl)
     steps = 0
+    tries = 0
+    first = True
     t0 = t
     while pos < total:
         if steps >= max_steps:
@@ -485,8 +499,8 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, coli
         hh = units * unit
         tc = t0 + pos * unit
         lin_theta(tc + 0.5 * hh, p, th)
-        _propagate(lev + 1, xa, th, vals, dk, rowptr, colidx, LIN_READ, mid)  # at h/2: what the rates read
-        _propagate(lev, xa, th, vals, dk, rowptr, colidx, all_rows, end)
+        _propagate(lev + 1, xa, th, vals, rowptr, colidx, LIN_READ, mid)  # at h/2: what the rates read
+        _propagate(lev, xa, th, vals, rowptr, colidx, all_rows, end)
         for i in range(nl):
             ys[LIN_IDX[i]] = mid[i]
         for i in range(nn):
@@ -511,6 +525,7 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, coli
         steps += 1
         factor = _step_factor(e, 0.25)
         if not e <= 1.0:  # rejected: down the ladder
+            tries += 1
             drop = 1
             while factor < 0.5 ** drop and drop < 4:
                 drop += 1
@@ -518,18 +533,24 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, coli
             if lev > _L_MAX:
                 return hh, steps, False
             continue
+        up = factor >= 2.0 and lev > 0
+        if first and units < total:
+            sw[2] = hh * 2.0 if up and tries == 0 else hh
+        first = False
+        tries = 0
         pos += units
         for i in range(nl + 1):
             xa[i] = end[i]
         for i in range(nn):
             z[i] = znew[i]
             k1[i] = k5[i]
-        if factor >= 2.0 and lev > 0 and pos % (2 * units) == 0:
+        if up and pos % (2 * units) == 0:
             lev -= 1
     for i in range(nl):
         y[LIN_IDX[i]] = xa[i]
     for i in range(nn):
         y[NL_IDX[i]] = z[i]
+    sw[3] = 1.0  # k1 = f(t_end, y)
     return big_h / 2.0 ** lev, steps, True
 
 
@@ -557,14 +578,20 @@ def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_
     piv = _np.empty(n, dtype=_np.int64)
     na = N_LIN + 1 if method == 2 else 1
     nk = N_THETA if method == 2 else 0
-    sw = _np.zeros(2)
+    sw = _np.zeros(4)
     e0 = _np.zeros((_L_MAX + 2, na, na))
     dk = _np.zeros((_L_MAX + 2, nk, na, na))
     rowptr = _np.zeros(na + 1, dtype=_np.int64)
     colidx = _np.zeros(na * na, dtype=_np.int64)
-    vals = _np.zeros((_L_MAX + 2, na * na))
+    vals = _np.zeros((_L_MAX + 2, 1 + nk, na * na))
     sbuf = _np.zeros((13, max(n + 1, N_DERIVED)))
     ysave = _np.empty(n)
+    read = _np.zeros(n, dtype=_np.bool_)  # the states rhs_nl reads
+    if method == 2:
+        for i in range(NL_IDX.shape[0]):
+            read[NL_IDX[i]] = True
+        for r in range(LIN_READ.shape[0]):
+            read[LIN_IDX[LIN_READ[r]]] = True
     t = t0
     h = 1e-3 if method != 2 else 0.25
     io = 0
@@ -581,6 +608,8 @@ def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_
             io += 1
         while ie < n_ev and ev_t[ie] <= t:
             y[ev_i[ie]] += ev_a[ie]
+            if read[ev_i[ie]]:
+                sw[3] = 0.0  # the split method's last rate evaluation is stale
             ie += 1
         if io >= n_out:
             break
@@ -598,6 +627,7 @@ def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_
             for i in range(n):
                 y[i] = ysave[i]
             m = 1
+            sw[3] = 0.0
             status = 1
             h, k, ok = _advance(m, t, target, y, p, hsave, rtol, atol, max_steps, work, jmat, wmat, piv, sw, e0, dk,
                                 rowptr, colidx, vals, sbuf)
