@@ -415,6 +415,8 @@ def _split_setup(big_h, t_mid, p, e0, dk, rowptr, colidx, vals):
                 for k in range(N_THETA):
                     if dk[lev, k, i, j] != 0.0:
                         used = True
+                if used:
+                    break
             if used:
                 colidx[nnz] = j
                 nnz += 1
@@ -489,8 +491,6 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, coli
     sw[3] = 0.0
     all_rows = _np.arange(nl)
     steps = 0
-    tries = 0
-    first = True
     t0 = t
     while pos < total:
         if steps >= max_steps:
@@ -525,7 +525,6 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, coli
         steps += 1
         factor = _step_factor(e, 0.25)
         if not e <= 1.0:  # rejected: down the ladder
-            tries += 1
             drop = 1
             while factor < 0.5 ** drop and drop < 4:
                 drop += 1
@@ -534,10 +533,8 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, sw, e0, dk, rowptr, coli
                 return hh, steps, False
             continue
         up = factor >= 2.0 and lev > 0
-        if first and units < total:
-            sw[2] = hh * 2.0 if up and tries == 0 else hh
-        first = False
-        tries = 0
+        if pos == 0 and units < total:  # the first step of the stretch; steps == 1: accepted at once
+            sw[2] = hh * 2.0 if up and steps == 1 else hh
         pos += units
         for i in range(nl + 1):
             xa[i] = end[i]
@@ -627,7 +624,6 @@ def solve_one(y0, p, t0, t_out, ev_t, ev_i, ev_a, n_ev, rtol, atol, method, max_
             for i in range(n):
                 y[i] = ysave[i]
             m = 1
-            sw[3] = 0.0
             status = 1
             h, k, ok = _advance(m, t, target, y, p, hsave, rtol, atol, max_steps, work, jmat, wmat, piv, sw, e0, dk,
                                 rowptr, colidx, vals, sbuf)
