@@ -16,7 +16,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/osteoqsp simulate knapen2013-placebo -o out/demo/placebo --force
 	$(BIN)/osteoqsp simulate knapen2013-mk7 -o out/demo/mk7 --force
-	$(BIN)/python -m osteoqsp.demo out/demo
+	$(BIN)/python -m osteoqsp.shells.demo out/demo
 
 test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) \

@@ -37,8 +37,8 @@ from osteoqsp import Scenario, SolverSettings
 from osteoqsp.engine import Engine
 from osteoqsp.interop.sbml import to_sbml
 from osteoqsp.model import history_start
-from osteoqsp.scenario import dose_events
-from osteoqsp.simulation import engine_for, parameter_values
+from osteoqsp.runs.scenario import dose_events
+from osteoqsp.runs.simulation import engine_for, parameter_values
 
 SCENARIO = {"name": "knapen2013-mk7-population", "species": "human",
             "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"},

@@ -23,9 +23,9 @@ import numpy as np
 
 from osteoqsp import Scenario, SolverSettings
 from osteoqsp.model import history_start
-from osteoqsp.population import PopulationResult, run_population, sample_subjects
-from osteoqsp.scenario import dose_events
-from osteoqsp.simulation import engine_for, parameter_values
+from osteoqsp.runs.population import PopulationResult, run_population, sample_subjects
+from osteoqsp.runs.scenario import dose_events
+from osteoqsp.runs.simulation import engine_for, parameter_values
 
 REFERENCE = SolverSettings(method="dopri5", rtol=1e-10, atol=1e-16)
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from osteoqsp.app import (
+from osteoqsp.shells.app import (
     GROUPS,
     KEY_NUMBERS,
     MAX_SUBJECTS,
@@ -25,8 +25,8 @@ from osteoqsp.app import (
     same_scenario,
     study_evidence,
 )
-from osteoqsp.cli import build_parser, builtin_scenarios
-from osteoqsp.scenario import Scenario, ScenarioError
+from osteoqsp.shells.cli import build_parser, builtin_scenarios
+from osteoqsp.runs.scenario import Scenario, ScenarioError
 
 
 def test_default_inputs_give_the_knapen_woman():
@@ -70,7 +70,7 @@ def test_rat_subject_and_diet():
 
 
 def test_pathway_switches_reach_the_model_switches():
-    from osteoqsp.scenario import subject_parameters
+    from osteoqsp.runs.scenario import subject_parameters
 
     sc = check_scenario(build_scenario(replace(Inputs(), pathways_off=frozenset({"sxr", "nfkb"}))))
     sw = {k: v for k, v in subject_parameters(sc, lambda *a: 20.0).items() if k.startswith("sw_")}
@@ -120,7 +120,7 @@ def test_study_intake_the_widgets_cannot_express_is_kept():
 
 
 def test_every_shown_quantity_has_a_unit():
-    from osteoqsp.simulation import engine_for
+    from osteoqsp.runs.simulation import engine_for
 
     for species in ("human", "rat"):
         units = {o.name: o.unit for o in engine_for(species).model.observables}
@@ -134,7 +134,7 @@ def test_every_shown_quantity_has_a_unit():
 
 
 def test_evidence_of_a_study_and_its_figure():
-    from osteoqsp.simulation import simulate
+    from osteoqsp.runs.simulation import simulate
 
     sc = Scenario.from_dict(builtin_scenario("sato2012-mk7-single"))
     result = simulate(sc)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from osteoqsp.attribution import attribution, placebo_of
-from osteoqsp.cli import main
+from osteoqsp.analyses.attribution import attribution, placebo_of
+from osteoqsp.shells.cli import main
 from tests.conftest import builtin
 
 

@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from osteoqsp.calibration import Problem, _crossings, calibrate, fit_parameters, install_default, weighted
-from osteoqsp.cli import main
+from osteoqsp.analyses.calibration import Problem, _crossings, calibrate, fit_parameters, install_default, weighted
+from osteoqsp.shells.cli import main
 from osteoqsp.interop.petab import export_petab, lint
 from osteoqsp.model.parameters import load_parameters
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from osteoqsp.docs import pages
+from osteoqsp.shells.docs import pages
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "model"
 

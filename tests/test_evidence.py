@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from osteoqsp.cli import main
-from osteoqsp.evidence import interval, targets, validate, validation_spec
+from osteoqsp.shells.cli import main
+from osteoqsp.analyses.evidence import interval, targets, validate, validation_spec
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "evidence" / "targets.csv"
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from osteoqsp import Scenario, ScenarioError
-from osteoqsp.cli import main
+from osteoqsp.shells.cli import main
 
 quantity_text = st.one_of(
     st.text(max_size=12),

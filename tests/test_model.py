@@ -8,8 +8,8 @@ import pytest
 from osteoqsp.model import build_model, load_parameters
 from osteoqsp.model.intake_pk import MOLAR_MASS, VITAMERS
 from osteoqsp.model.parameters import STATUSES
-from osteoqsp.scenario import Scenario, dose_events
-from osteoqsp.simulation import engine_for
+from osteoqsp.runs.scenario import Scenario, dose_events
+from osteoqsp.runs.simulation import engine_for
 from tests.conftest import run_builtin, run_dict
 
 
@@ -182,7 +182,7 @@ def test_result_tables():
 def test_batched_kernel_equals_one_subject_at_a_time():
     """Several subjects (different ages, doses, events) in one compiled call give the single-subject answers."""
     from osteoqsp.model import history_start
-    from osteoqsp.simulation import parameter_values
+    from osteoqsp.runs.simulation import parameter_values
 
     eng = engine_for("human")
     targets = {d.agent: (d.state, d.factor) for d in eng.model.dose_targets}

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from osteoqsp import Scenario, ScenarioError, SolverSettings, simulate
-from osteoqsp.cli import main
-from osteoqsp.population import run_population, sample_subjects, upper_bounds, variability
-from osteoqsp.simulation import parameter_values
+from osteoqsp.shells.cli import main
+from osteoqsp.runs.population import run_population, sample_subjects, upper_bounds, variability
+from osteoqsp.runs.simulation import parameter_values
 
 POP = {"name": "pop", "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"},
        "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}], "duration": "60 day",

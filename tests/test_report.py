@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from osteoqsp.cli import main
+from osteoqsp.shells.cli import main
 
 
 class _Collect(HTMLParser):

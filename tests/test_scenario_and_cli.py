@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from osteoqsp import Scenario, ScenarioError
-from osteoqsp.cli import builtin_scenarios, main
+from osteoqsp.shells.cli import builtin_scenarios, main
 
 GOOD = {"name": "t", "species": "human", "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"},
         "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}], "duration": "20 day"}

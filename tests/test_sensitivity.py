@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from osteoqsp import Scenario
-from osteoqsp.cli import main
-from osteoqsp.sensitivity import sensitivity
+from osteoqsp.shells.cli import main
+from osteoqsp.analyses.sensitivity import sensitivity
 
 SC = {"subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"}, "duration": "30 day",
       "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}]}

@@ -11,8 +11,8 @@ import scipy.linalg
 
 from osteoqsp import SolverSettings, simulate
 from osteoqsp.model import build_model
-from osteoqsp.scenario import Scenario
-from osteoqsp.simulation import engine_for
+from osteoqsp.runs.scenario import Scenario
+from osteoqsp.runs.simulation import engine_for
 from tests.conftest import builtin
 
 
@@ -114,8 +114,8 @@ def test_population_default_settings_stay_close_to_a_tight_reference(tmp_path):
     """Populations run with POPULATION_SETTINGS (split, rtol 1e-6): each subject within 1e-4 of each observable's
     scale of the same subject by dopri5 at rtol 1e-10, and BMD within 1e-3 percentage points."""
     from osteoqsp.engine import POPULATION_SETTINGS
-    from osteoqsp.population import run_population, sample_subjects
-    from osteoqsp.simulation import parameter_values
+    from osteoqsp.runs.population import run_population, sample_subjects
+    from osteoqsp.runs.simulation import parameter_values
 
     assert POPULATION_SETTINGS.method == "split"
     one = {"name": "pop", "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"},

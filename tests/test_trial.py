@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from osteoqsp.cli import main
-from osteoqsp.scenario import ScenarioError
-from osteoqsp.trial import Trial, run_trial
+from osteoqsp.shells.cli import main
+from osteoqsp.runs.scenario import ScenarioError
+from osteoqsp.analyses.trial import Trial, run_trial
 
 TRIAL = {"name": "mini", "base": {"species": "human", "subject": {"sex": "female", "age": "58 year",
                                                                    "menopause_age": "51 year"},

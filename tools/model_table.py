@@ -10,7 +10,7 @@ from importlib import resources
 import numpy as np
 
 from osteoqsp import Scenario, simulate
-from osteoqsp.evidence import validate
+from osteoqsp.analyses.evidence import validate
 
 NG_K1_TO_NMOL = 1000 / 450.71
 

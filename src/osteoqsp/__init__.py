@@ -4,9 +4,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .engine import SolverSettings  # noqa: E402
-from .results import Result  # noqa: E402
-from .scenario import Scenario, ScenarioError  # noqa: E402
-from .simulation import simulate  # noqa: E402
+from osteoqsp.engine import SolverSettings  # noqa: E402
+from osteoqsp.runs.results import Result  # noqa: E402
+from osteoqsp.runs.scenario import Scenario, ScenarioError  # noqa: E402
+from osteoqsp.runs.simulation import simulate  # noqa: E402
 
 __all__ = ["Scenario", "ScenarioError", "Result", "SolverSettings", "simulate", "__version__"]

@@ -59,8 +59,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     the server and its children are killed at teardown."""
     _need_browser()
     pytest.importorskip("streamlit", reason="streamlit not installed: pip install -e '.[app]'")
-    from osteoqsp.cli import _load
-    from osteoqsp.simulation import simulate
+    from osteoqsp.shells.cli import _load
+    from osteoqsp.runs.simulation import simulate
 
     simulate(_load("knapen2013-mk7"))  # compiles (or loads) the numba kernel before the browser waits on it
     port = _free_port()

@@ -10,9 +10,9 @@ from dataclasses import replace
 import pytest
 import yaml
 
-from osteoqsp.app import MAX_SUBJECTS, build_scenario, builtin_scenario, inputs_from_scenario
-from osteoqsp.evidence import validation_spec
-from osteoqsp.scenario import Scenario, ScenarioError
+from osteoqsp.shells.app import MAX_SUBJECTS, build_scenario, builtin_scenario, inputs_from_scenario
+from osteoqsp.analyses.evidence import validation_spec
+from osteoqsp.runs.scenario import Scenario, ScenarioError
 
 from .conftest import SCREENSHOTS, wait_idle
 
@@ -126,7 +126,7 @@ def test_download_runs_in_the_cli(dashboard, tmp_path):
     csv = tmp_path / "timecourse.csv"
     info.value.save_as(csv)
     assert csv.read_text().startswith("time_day,mk7_serum")
-    run = subprocess.run([sys.executable, "-m", "osteoqsp.cli", "simulate", str(path), "-o", str(tmp_path / "out")],
+    run = subprocess.run([sys.executable, "-m", "osteoqsp.shells.cli", "simulate", str(path), "-o", str(tmp_path / "out")],
                          capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "out" / "timecourse.csv").exists()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from osteoqsp.cli import main
+from osteoqsp.shells.cli import main
 
 from .conftest import SCREENSHOTS
 

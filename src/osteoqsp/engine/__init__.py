@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model.declare import Model
-from .codegen import compile_model
+from osteoqsp.symbolic.declare import Model
+from osteoqsp.engine.codegen import compile_model
 
 METHODS = {"dopri5": 0, "rodas4": 1, "split": 2}
 

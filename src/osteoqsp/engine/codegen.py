@@ -26,9 +26,9 @@ from types import ModuleType
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
-from ..model.declare import TIME, Model
-from . import kernel, linear
-from .linear import linear_block
+from osteoqsp.symbolic.declare import TIME, Model
+from osteoqsp.engine import kernel, linear
+from osteoqsp.engine.linear import linear_block
 
 
 class _Printer(PythonCodePrinter):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..model.declare import TIME, Model
+from osteoqsp.symbolic.declare import TIME, Model
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,11 @@ from typing import Any
 
 import yaml
 
-from ..calibration import fit_parameters
-from ..evidence import _scenario, interval, targets, validation_spec
-from ..model import build_model
-from ..simulation import parameter_values
-from .sbml import sbml_ids, write_sbml
+from osteoqsp.analyses.calibration import fit_parameters
+from osteoqsp.analyses.evidence import _scenario, interval, targets, validation_spec
+from osteoqsp.model import build_model
+from osteoqsp.runs.simulation import parameter_values
+from osteoqsp.interop.sbml import sbml_ids, write_sbml
 
 EXPORTED = ("value_at",)
 

@@ -30,11 +30,11 @@ import libsbml
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from ..engine import SolverSettings
-from ..model import history_start
-from ..model.declare import TIME, Model
-from ..scenario import Scenario, dose_events
-from ..simulation import engine_for, parameter_values
+from osteoqsp.engine import SolverSettings
+from osteoqsp.model import history_start
+from osteoqsp.symbolic.declare import TIME, Model
+from osteoqsp.runs.scenario import Scenario, dose_events
+from osteoqsp.runs.simulation import engine_for, parameter_values
 
 _SID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # names that would be legal identifiers but read as functions or operators by people and some tools

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from . import bone_cells, intake_pk, mk7_actions, readouts, vitamin_k_cycle
-from .declare import Model, ModelBuilder
-from .parameters import ParameterTable, load_parameters
+from osteoqsp.model import bone_cells, intake_pk, mk7_actions, readouts, vitamin_k_cycle
+from osteoqsp.symbolic.declare import Model, ModelBuilder
+from osteoqsp.model.parameters import ParameterTable, load_parameters
 
 SPECIES = ("human", "rat")
 

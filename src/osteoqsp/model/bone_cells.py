@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .declare import ModelBuilder
+from osteoqsp.symbolic.declare import ModelBuilder
 
 
 def estrogen(m: ModelBuilder) -> sp.Symbol:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .declare import ModelBuilder
+from osteoqsp.symbolic.declare import ModelBuilder
 
 VITAMERS = ("k1", "mk4", "mk7")
 AGENT_OF = {"k1": "K1", "mk4": "MK-4", "mk7": "MK-7"}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .declare import ModelBuilder
+from osteoqsp.symbolic.declare import ModelBuilder
 
 PATHWAYS = ("carboxylation", "nfkb", "sxr", "osteoclast_apoptosis")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from ..units import convert
+from osteoqsp.symbolic.units import convert
 
 STATUSES = ("literature", "assumed", "fitted", "scenario")
 

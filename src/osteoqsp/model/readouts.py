@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .declare import ModelBuilder
+from osteoqsp.symbolic.declare import ModelBuilder
 
 HUMAN_SITES = {"lumbar_spine": "lumbar spine", "femoral_neck": "femoral neck", "total_hip": "total hip",
                "total_body": "total body"}
@@ -44,7 +44,7 @@ def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], cycle: dict[str, sp.Symbo
         mass[site] = x
 
     def mw(v: str) -> float:
-        from .intake_pk import MOLAR_MASS
+        from osteoqsp.model.intake_pk import MOLAR_MASS
         return MOLAR_MASS[v]
 
     for v in ("mk7", "mk4", "k1"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .declare import ModelBuilder
+from osteoqsp.symbolic.declare import ModelBuilder
 
 FACTORS = ("ii", "vii", "ix", "x")
 

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .engine import Engine, SolverSettings, SolveError
-from .model import build_model, history_start, load_parameters
-from .results import Result
-from .scenario import Scenario, convert_override, dose_events, subject_parameters
+from osteoqsp.engine import Engine, SolverSettings, SolveError
+from osteoqsp.model import build_model, history_start, load_parameters
+from osteoqsp.runs.results import Result
+from osteoqsp.runs.scenario import Scenario, convert_override, dose_events, subject_parameters
 
 if TYPE_CHECKING:
-    from .population import PopulationResult
+    from osteoqsp.runs.population import PopulationResult
 
 
 @lru_cache(maxsize=None)
@@ -50,7 +50,7 @@ def simulate(scenario: Scenario, *, settings: SolverSettings | None = None,
     -> PopulationResult, whose files (timecourse.parquet, summary.csv, run.json, figures) go to outdir
     (a new temporary folder when outdir is None)."""
     if scenario.population is not None:
-        from .population import run_population
+        from osteoqsp.runs.population import run_population
 
         if parameters:
             raise ValueError("parameters= applies to one typical subject; put population-wide changes in "

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     import xarray as xr
     from matplotlib.figure import Figure
 
-    from .engine import SolverSettings
-    from .scenario import DoseEvent, Scenario
+    from osteoqsp.engine import SolverSettings
+    from osteoqsp.runs.scenario import DoseEvent, Scenario
 
 SPEC_OBSERVABLES = (
     "mk7_serum", "mk4_serum", "k1_serum", "oc_total", "ucoc", "coc", "ucoc_ratio", "dp_ucmgp", "inr",
@@ -114,7 +114,7 @@ class Result:
         return ds
 
     def provenance(self) -> dict[str, Any]:
-        from . import __version__
+        from osteoqsp import __version__
 
         return {
             "osteoqsp_version": __version__, "python": platform.python_version(),

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ..results import Result
-from ..scenario import Scenario
-from ..simulation import simulate
+from osteoqsp.runs.results import Result
+from osteoqsp.runs.scenario import Scenario
+from osteoqsp.runs.simulation import simulate
 
 DEFAULT_BAND = 0.25
 
@@ -53,7 +53,7 @@ class Comparison:
 
 
 def targets() -> list[dict[str, str]]:
-    text = resources.files("osteoqsp.evidence").joinpath("targets.csv").read_text()
+    text = resources.files("osteoqsp.analyses.evidence").joinpath("targets.csv").read_text()
     return list(csv.DictReader(text.splitlines()))
 
 
@@ -138,7 +138,7 @@ def measure(r: Result, m: dict[str, Any], spec: dict[str, Any]) -> float:
 
 
 def validation_spec() -> list[dict[str, Any]]:
-    return yaml.safe_load(resources.files("osteoqsp.evidence").joinpath("validation.yaml").read_text())
+    return yaml.safe_load(resources.files("osteoqsp.analyses.evidence").joinpath("validation.yaml").read_text())
 
 
 def validate(overrides: dict[str, dict[str, float]] | None = None, only: set[int] | None = None,
@@ -175,7 +175,7 @@ def validate(overrides: dict[str, dict[str, float]] | None = None, only: set[int
 
 def constraints() -> list[dict[str, Any]]:
     """The claims without evidence numbers that calibration keeps as soft targets (constraints.yaml)."""
-    return yaml.safe_load(resources.files("osteoqsp.evidence").joinpath("constraints.yaml").read_text())
+    return yaml.safe_load(resources.files("osteoqsp.analyses.evidence").joinpath("constraints.yaml").read_text())
 
 
 def check_constraints(overrides: dict[str, dict[str, float]] | None = None,

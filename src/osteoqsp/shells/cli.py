@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-from .engine import SolveError, SteadyStateError
-from .files import staged_folder
-from .scenario import Scenario, ScenarioError
+from osteoqsp.engine import SolveError, SteadyStateError
+from osteoqsp.runs.files import staged_folder
+from osteoqsp.runs.scenario import Scenario, ScenarioError
 
 
 class UserError(Exception):
@@ -53,7 +53,7 @@ def builtin_scenarios() -> dict[str, str]:
 def _settings(args: argparse.Namespace, population: bool = False):  # noqa: ANN202
     """The integrator: --method and --rtol over the defaults (one subject: dopri5, 1e-7; a population: the
     split method, 1e-6)."""
-    from .engine import POPULATION_SETTINGS, SolverSettings
+    from osteoqsp.engine import POPULATION_SETTINGS, SolverSettings
 
     default = POPULATION_SETTINGS if population else SolverSettings()
     rtol = default.rtol if args.rtol is None else args.rtol
@@ -63,7 +63,7 @@ def _settings(args: argparse.Namespace, population: bool = False):  # noqa: ANN2
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from . import simulate
+    from osteoqsp import simulate
 
     scenario = _load(args.scenario)
     out = Path(args.output)
@@ -72,7 +72,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if out.exists() and any(out.iterdir()) and not args.force:
         raise UserError(f"{out}: exists and is not empty (use --force to replace it)")
     if scenario.population is not None:
-        from .population import run_population
+        from osteoqsp.runs.population import run_population
 
         pop = run_population(scenario, out, resume=args.resume, dask=args.dask,
                              settings=_settings(args, population=True))
@@ -96,7 +96,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .interop.sbml import write_sbml
+    from osteoqsp.interop.sbml import write_sbml
 
     if args.format == "petab":
         return _export_petab(args)
@@ -112,7 +112,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _export_petab(args: argparse.Namespace) -> int:
     """The calibration problem as PEtab problems (one per study scenario), each checked by petab's linter."""
-    from .interop.petab import export_petab, lint
+    from osteoqsp.interop.petab import export_petab, lint
 
     if args.scenario:
         raise UserError("export petab takes no scenario: it exports the studies of the evidence table")
@@ -131,7 +131,7 @@ def _export_petab(args: argparse.Namespace) -> int:
 
 
 def cmd_trial(args: argparse.Namespace) -> int:
-    from .trial import Trial, run_trial
+    from osteoqsp.analyses.trial import Trial, run_trial
 
     path = Path(args.trial)
     builtin = resources.files("osteoqsp").joinpath("trials", f"{args.trial}.yaml")
@@ -151,7 +151,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
 
 
 def cmd_attribution(args: argparse.Namespace) -> int:
-    from .attribution import attribution, plot_attribution
+    from osteoqsp.analyses.attribution import attribution, plot_attribution
 
     scenario = _load(args.scenario)
     if scenario.population is not None:
@@ -169,7 +169,7 @@ def cmd_attribution(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from .sensitivity import plot_sensitivity, sensitivity
+    from osteoqsp.analyses.sensitivity import plot_sensitivity, sensitivity
 
     scenario = _load(args.scenario)
     if scenario.population is not None:
@@ -199,7 +199,7 @@ def _save_table(output: str | None, stem: str, df, plot, title: str, index: bool
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import build_report
+    from osteoqsp.shells.report import build_report
 
     try:
         path = build_report(args.folder)
@@ -210,7 +210,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    """The dashboard: `streamlit run` of osteoqsp/app.py on 127.0.0.1 (until Ctrl-C)."""
+    """The dashboard: `streamlit run` of osteoqsp/shells/app.py on 127.0.0.1 (until Ctrl-C)."""
     import importlib.util
     import subprocess
 
@@ -234,7 +234,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .calibration import calibrate, install_default, write
+    from osteoqsp.analyses.calibration import calibrate, install_default, write
 
     names = [x.strip() for x in args.parameters.split(",")] if args.parameters else None
     try:
@@ -281,7 +281,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .evidence import study_figures, validate
+    from osteoqsp.analyses.evidence import study_figures, validate
 
     with _status("simulating the study scenarios"):
         comparisons, missing = validate()

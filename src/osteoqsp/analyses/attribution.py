@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .model.mk7_actions import PATHWAYS
-from .results import Result
-from .scenario import Scenario
-from .simulation import simulate
+from osteoqsp.model.mk7_actions import PATHWAYS
+from osteoqsp.runs.results import Result
+from osteoqsp.runs.scenario import Scenario
+from osteoqsp.runs.simulation import simulate
 
 VITAMERS = ("K1", "MK-4", "MK-7")
 

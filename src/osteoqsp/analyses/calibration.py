@@ -33,9 +33,9 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.stats import qmc
 
-from .evidence import Comparison, check_constraints, species_of, validate, validation_spec
-from .model.parameters import load_parameters
-from .simulation import engine_for
+from osteoqsp.analyses.evidence import Comparison, check_constraints, species_of, validate, validation_spec
+from osteoqsp.model.parameters import load_parameters
+from osteoqsp.runs.simulation import engine_for
 
 CHI2_95 = 3.841  # chi-square quantile, 1 degree of freedom
 PRIOR_FOLD = 3.0  # assumed: a hand-set value is known within a factor of 3 (one SD on log scale)
@@ -300,7 +300,7 @@ def _crossings(x: list[float], d: list[float], x_best: float) -> tuple[float, fl
 
 def write(cal: Calibration, outdir: str | Path) -> list[Path]:
     """calibrated.csv, residuals.csv, starts.csv, calibration.json and figures (residuals, profiles)."""
-    from . import __version__
+    from osteoqsp import __version__
 
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)

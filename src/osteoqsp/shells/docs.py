@@ -14,8 +14,8 @@ from pathlib import Path
 
 import sympy as sp
 
-from .model import SPECIES, build_model, load_parameters
-from .model.declare import Model
+from osteoqsp.model import SPECIES, build_model, load_parameters
+from osteoqsp.symbolic.declare import Model
 
 LAYERS = ("intake_pk", "vitamin_k_cycle", "mk7_actions", "bone_cells", "readouts")
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .model import history_start
-from .population import upper_bounds, variability
-from .scenario import Scenario, dose_events
-from .simulation import engine_for, parameter_values
+from osteoqsp.model import history_start
+from osteoqsp.runs.population import upper_bounds, variability
+from osteoqsp.runs.scenario import Scenario, dose_events
+from osteoqsp.runs.simulation import engine_for, parameter_values
 
 METHODS = ("morris", "sobol")
 

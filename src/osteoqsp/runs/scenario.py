@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from .units import UREG, convert
+from osteoqsp.symbolic.units import UREG, convert
 
 MAX_DURATION_DAY = 100 * 365.25
 MAX_POPULATION = 1_000_000

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from osteoqsp.model.mk7_actions import PATHWAYS
-from osteoqsp.scenario import AGENT_UNITS, Scenario, ScenarioError, diet_content, food_table, quantity
+from osteoqsp.runs.scenario import AGENT_UNITS, Scenario, ScenarioError, diet_content, food_table, quantity
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from osteoqsp.results import Result
+    from osteoqsp.runs.results import Result
 
 MAX_SUBJECTS = 50
 MAX_DURATION_DAY = {"human": 10 * 365.25, "rat": 2 * 365.25}
@@ -272,7 +272,7 @@ def study_evidence(study: str, result: Result) -> pd.DataFrame:
     """The evidence targets mapped to this built-in study (evidence/validation.yaml) against this result."""
     import pandas as pd
 
-    from osteoqsp.evidence import interval, measure, targets, validation_spec
+    from osteoqsp.analyses.evidence import interval, measure, targets, validation_spec
 
     rows = targets()
     out = []
@@ -362,7 +362,7 @@ def _min_span(ax: Any, rel: float, nonnegative: bool) -> None:
 
 def _run_subject(text: str) -> Result:
     from osteoqsp import simulate
-    from osteoqsp.results import Result
+    from osteoqsp.runs.results import Result
 
     sc = Scenario.from_dict(yaml.safe_load(text), source=SOURCE)
     r = simulate(sc.model_copy(update={"population": None}))
@@ -383,7 +383,7 @@ def _run_population(text: str) -> tuple[pd.DataFrame, int]:
 
 
 def builtin_scenario(name: str) -> dict[str, Any]:
-    from osteoqsp.scenario import read_yaml
+    from osteoqsp.runs.scenario import read_yaml
 
     return read_yaml(str(resources.files("osteoqsp").joinpath("scenarios", f"{name}.yaml")))
 
@@ -533,7 +533,7 @@ def _downloads_tab(text: str, name: str, result: Result, summary: pd.DataFrame |
 def main() -> None:
     import streamlit as st
 
-    from osteoqsp.cli import builtin_scenarios
+    from osteoqsp.shells.cli import builtin_scenarios
     from osteoqsp.engine import SolveError, SteadyStateError
 
     st.set_page_config(page_title="osteoqsp dashboard", layout="wide")

@@ -24,9 +24,9 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .files import staged_folder
-from .population import run_population
-from .scenario import Scenario, ScenarioError, quantity, read_yaml
+from osteoqsp.runs.files import staged_folder
+from osteoqsp.runs.population import run_population
+from osteoqsp.runs.scenario import Scenario, ScenarioError, quantity, read_yaml
 
 
 class Endpoint(BaseModel):

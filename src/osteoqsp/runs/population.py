@@ -28,12 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .engine import POPULATION_SETTINGS, SolverSettings
-from .files import staged_folder
-from .model import history_start
-from .results import FIGURE_GROUPS, SPEC_OBSERVABLES, label_panel, panel_grid, time_axis
-from .scenario import Scenario, dose_events
-from .simulation import engine_for, parameter_values
+from osteoqsp.engine import POPULATION_SETTINGS, SolverSettings
+from osteoqsp.runs.files import staged_folder
+from osteoqsp.model import history_start
+from osteoqsp.runs.results import FIGURE_GROUPS, SPEC_OBSERVABLES, label_panel, panel_grid, time_axis
+from osteoqsp.runs.scenario import Scenario, dose_events
+from osteoqsp.runs.simulation import engine_for, parameter_values
 
 PERCENTILES = (5, 25, 50, 75, 95)
 WARFARIN_DOSE = "warfarin_dose_mg_per_day"  # a subject's drawn warfarin dose, kept beside its parameters
@@ -96,7 +96,7 @@ def sample_subjects(typical: dict[str, float], ids: np.ndarray, seed: int, popul
 
 def _apply_covariates(values: dict[str, float], population: Any, rng: np.random.Generator) -> None:
     """Draw the covariates (in a fixed order, after the etas) into the subject's parameter values."""
-    from .scenario import food_table
+    from osteoqsp.runs.scenario import food_table
 
     for name in ("age", "menopause_age", "intake_k1", "intake_mk7", "natto", "body_weight", "warfarin_dose"):
         spec = population.covariate(name)
@@ -397,7 +397,7 @@ def _long_table(ids: np.ndarray, t_out: np.ndarray, names: list[str], obs: np.nd
 
 
 def _provenance(result: PopulationResult, typical: dict[str, float], settings: SolverSettings) -> dict[str, Any]:
-    from . import __version__
+    from osteoqsp import __version__
 
     sc = result.scenario
     return {"osteoqsp_version": __version__, "scenario": sc.to_dict(), "scenario_source": sc.source,
