@@ -34,11 +34,9 @@ import scipy
 from scipy.integrate import solve_ivp
 
 from osteoqsp import Scenario, SolverSettings
-from osteoqsp.engine import Engine
+from osteoqsp.engine import Engine, Events
 from osteoqsp.interop.sbml import to_sbml
-from osteoqsp.model import history_start
-from osteoqsp.runs.scenario import dose_events
-from osteoqsp.runs.simulation import engine_for, parameter_values
+from osteoqsp.runs.subject import Dosing, engine_for, parameter_values, prepare_many
 
 SCENARIO = {"name": "knapen2013-mk7-population", "species": "human",
             "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"},
@@ -56,9 +54,7 @@ class Population:
     overrides: list[dict[str, float]]
     y0: np.ndarray  # (N, states)
     p: np.ndarray  # (N, parameters + references)
-    ev_t: np.ndarray  # (E,) the same doses for everyone
-    ev_i: np.ndarray
-    ev_a: np.ndarray
+    events: Events  # the same doses for everyone
     t_out: np.ndarray
 
 
@@ -70,25 +66,14 @@ def draw_population(scenario: Scenario, eng: Engine, n: int) -> Population:
     ages, mult = np.array([a for a, _ in draws]), np.array([m for _, m in draws])  # subject s: same for any n
     overrides = [{"age0": float(ages[s]), **{k: typical[k] * float(mult[s, j]) for j, k in enumerate(VARIED)}}
                  for s in range(n)]
-    ys, ps = [], []
-    for o in overrides:
-        values = parameter_values(scenario, o)
-        y0, p = eng.baseline(eng.parameter_vector(values), history_start(scenario.species, values), SETTINGS)
-        ys.append(y0)
-        ps.append(p)
-    targets = {d.agent: (d.state, d.factor) for d in eng.model.dose_targets}
-    events = dose_events(scenario, targets)
-    return Population(overrides, np.array(ys), np.array(ps), np.array([e.time for e in events]),
-                      np.array([eng.state_index(e.state) for e in events], dtype=np.int64),
-                      np.array([e.amount for e in events]), scenario.output_times())
+    subjects = prepare_many(scenario, [parameter_values(scenario, o) for o in overrides], SETTINGS)
+    assert np.all(subjects.ok)
+    return Population(overrides, subjects.y0, subjects.p, Dosing.of(scenario, eng).events, subjects.t_out)
 
 
 def run_batch(eng: Engine, pop: Population, idx: np.ndarray, settings: SolverSettings = SETTINGS
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n = idx.size
-    tile = lambda a: np.tile(a, (n, 1))  # noqa: E731
-    return eng.solve_batch(pop.y0[idx], pop.p[idx], pop.t_out, tile(pop.ev_t), tile(pop.ev_i), tile(pop.ev_a),
-                           np.full(n, pop.ev_t.size), settings)
+    return eng.solve_batch(pop.y0[idx], pop.p[idx], pop.t_out, pop.events, settings)
 
 
 def scipy_subject(eng: Engine, pop: Population, s: int, method: str) -> tuple[np.ndarray, int]:
@@ -108,7 +93,8 @@ def scipy_subject(eng: Engine, pop: Population, s: int, method: str) -> tuple[np
 
     out = np.full((t_out.size, n), np.nan)
     y, t, k, e, nfev = pop.y0[s].copy(), 0.0, 0, 0, 0
-    for stop in np.union1d(pop.ev_t, [t_out[-1]]):
+    ev = pop.events
+    for stop in np.union1d(ev.time, [t_out[-1]]):
         if stop > t:
             inner = t_out[(t_out > t) & (t_out < stop)]
             sol = solve_ivp(f, (t, stop), y, method=method, t_eval=np.append(inner, stop), jac=jac,
@@ -122,8 +108,8 @@ def scipy_subject(eng: Engine, pop: Population, s: int, method: str) -> tuple[np
         if k < t_out.size and t_out[k] == t:
             out[k] = y
             k += 1
-        while e < pop.ev_t.size and pop.ev_t[e] == t:
-            y[pop.ev_i[e]] += pop.ev_a[e]
+        while e < len(ev) and ev.time[e] == t:
+            y[ev.state[e]] += ev.amount[e]
             e += 1
     return out, nfev
 
@@ -161,7 +147,7 @@ def osteoqsp_runs(eng: Engine, pop: Population, n: int, n_single: int, settings:
     assert np.all(status < 2), f"{label} failed for subjects {np.flatnonzero(status >= 2)}"
     t0 = time.perf_counter()
     for s in range(n_single):
-        single, st, _ = eng.solve(pop.y0[s], pop.p[s], pop.t_out, pop.ev_t, pop.ev_i, pop.ev_a, settings)
+        single, st, _ = eng.solve(pop.y0[s], pop.p[s], pop.t_out, pop.events, settings)
         assert st < 2 and np.array_equal(single, Y[s])
     t_single = (time.perf_counter() - t0) / n_single
     print(f"{label}: {np.mean(steps):.0f} steps/subject = {np.mean(steps) / pop.t_out[-1]:.1f}/day "
@@ -199,12 +185,12 @@ def main() -> None:
     eng, t_jit = timed(lambda: engine_for("human"))
     pop, t_setup = timed(lambda: draw_population(scenario, eng, n))
     obs_names = list(eng.gen.observable_names)
-    print(f"{eng.n_states} states, {len(obs_names)} observables, {pop.ev_t.size} doses, {pop.t_out.size} outputs; "
+    print(f"{eng.n_states} states, {len(obs_names)} observables, {len(pop.events)} doses, {pop.t_out.size} outputs; "
           f"engine load {t_jit:.1f} s; set-up (baselines + events) {t_setup:.1f} s = "
           f"{1e3 * t_setup / n:.1f} ms/subject")
 
     # osteoqsp with each method: warm up (numba cache load / parallel compile), the batch, the single-thread sample
-    eng.solve(pop.y0[0], pop.p[0], pop.t_out[:3], pop.ev_t[:2], pop.ev_i[:2], pop.ev_a[:2], SETTINGS)
+    eng.solve(pop.y0[0], pop.p[0], pop.t_out[:3], Events(pop.events.table[:2]), SETTINGS)
     Y, t_batch, t_single = osteoqsp_runs(eng, pop, n, n_single, SETTINGS, "osteoqsp")
     Ys, t_batch_s, t_single_s = osteoqsp_runs(eng, pop, n, n_single, SPLIT, "osteoqsp split")
     obs = np.array([eng.observe(pop.t_out, Y[s], pop.p[s]) for s in range(max(n_rr, n_sp, n_single))])

@@ -22,10 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from osteoqsp import Scenario, SolverSettings
-from osteoqsp.model import history_start
-from osteoqsp.runs.population import PopulationResult, run_population, sample_subjects
-from osteoqsp.runs.scenario import dose_events
-from osteoqsp.runs.simulation import engine_for, parameter_values
+from osteoqsp.runs.population import PopulationResult, sample_subjects, simulate_population
+from osteoqsp.runs.subject import engine_for, parameter_values, prepare_many
 
 REFERENCE = SolverSettings(method="dopri5", rtol=1e-10, atol=1e-16)
 
@@ -35,17 +33,10 @@ def accuracy(sc: Scenario, result: PopulationResult, n: int) -> None:
     eng = engine_for(sc.species)
     typical = parameter_values(sc)
     draws = sample_subjects(typical, np.arange(n), sc.population.seed, sc.population)
-    y0, p, base = eng.baseline_batch(np.array([eng.parameter_vector(v) for v in draws]),
-                                     np.array([history_start(sc.species, v) for v in draws]), REFERENCE)
-    targets = {d.agent: (d.state, d.factor) for d in eng.model.dose_targets}
-    ev = dose_events(sc, targets)
-    ev_t = np.tile([e.time for e in ev], (n, 1))
-    ev_i = np.tile([eng.state_index(e.state) for e in ev], (n, 1))
-    ev_a = np.tile([e.amount for e in ev], (n, 1))
-    states, status, _ = eng.solve_batch(y0, p, result.time_day, ev_t, ev_i, ev_a, np.full(n, ev_t.shape[1]),
-                                        REFERENCE)
-    assert np.all(base == 0) and np.all(status < 2)
-    ref = eng.mod.observe_batch(result.time_day, states, p)
+    subjects = prepare_many(sc, [d.values for d in draws], REFERENCE, t_out=result.time_day)
+    states, status, _ = eng.solve_batch(subjects.y0, subjects.p, subjects.t_out, subjects.events, REFERENCE)
+    assert np.all(subjects.ok) and np.all(status < 2)
+    ref = eng.observe_batch(subjects.t_out, states, subjects.p)
     worst, worst_name, bmd_pp = 0.0, "", 0.0
     for j, name in enumerate(result.observable_names):
         got = result.values_of(name)[:n]
@@ -77,7 +68,7 @@ def main() -> None:
         "population": {"size": args.subjects, "seed": 7}})
     out = Path(tempfile.mkdtemp(prefix="osteoqsp-scale-")) / "run"
     start = time.perf_counter()
-    result = run_population(sc, out, chunk_size=args.chunk, dask=args.dask,
+    result = simulate_population(sc, out, chunk_size=args.chunk, dask=args.dask,
                             settings=SolverSettings(method=args.method, rtol=args.rtol))
     wall = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import pytest
 
 from osteoqsp import Result, Scenario, simulate
+from osteoqsp.runs.library import load_scenario
 
 
 def builtin(name: str) -> Scenario:
-    return Scenario.from_yaml(resources.files("osteoqsp").joinpath("scenarios", f"{name}.yaml"))
+    return load_scenario(name)
 
 
 @lru_cache(maxsize=None)

@@ -7,25 +7,27 @@ from dataclasses import replace
 
 import pytest
 
-from osteoqsp.shells.app import (
+from osteoqsp.shells.app_figures import (
     GROUPS,
     KEY_NUMBERS,
-    MAX_SUBJECTS,
-    Inputs,
     axis_label,
-    build_scenario,
-    builtin_scenario,
-    check_scenario,
-    describe_intake,
     evidence_points,
     figure,
     fmt,
-    inputs_from_scenario,
     key_number,
-    same_scenario,
     study_evidence,
 )
-from osteoqsp.shells.cli import build_parser, builtin_scenarios
+from osteoqsp.shells.app_inputs import (
+    MAX_SUBJECTS,
+    Inputs,
+    build_scenario,
+    check_scenario,
+    describe_intake,
+    inputs_from_scenario,
+    same_scenario,
+)
+from osteoqsp.shells.cli import build_parser
+from osteoqsp.runs.library import scenario_data, scenario_names
 from osteoqsp.runs.scenario import Scenario, ScenarioError
 
 
@@ -35,13 +37,13 @@ def test_default_inputs_give_the_knapen_woman():
     assert data["intake"] == [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}]
     assert data["duration"] == "3 year" and data["save_every"] == "1 day" and "population" not in data
     sc = check_scenario(data)
-    assert same_scenario(sc, Scenario.from_dict(builtin_scenario("knapen2013-mk7")))
+    assert same_scenario(sc, Scenario.from_dict(scenario_data("knapen2013-mk7")))
     assert sc.pathways == {"carboxylation": True, "nfkb": True, "sxr": True, "osteoclast_apoptosis": True}
 
 
-@pytest.mark.parametrize("name", sorted(builtin_scenarios()))
+@pytest.mark.parametrize("name", sorted(scenario_names()))
 def test_everybuiltin_scenario_study_round_trips_through_the_widgets(name):
-    raw = builtin_scenario(name)
+    raw = scenario_data(name)
     sc = check_scenario(build_scenario(inputs_from_scenario(raw, name)))
     study = Scenario.from_dict(raw)
     assert same_scenario(sc, study) and sc.name == name
@@ -65,7 +67,7 @@ def test_rat_subject_and_diet():
     data = build_scenario(i)
     assert data["subject"] == {"sex": "female", "age": "90 day", "ovariectomy": "0 day"}
     assert data["intake"] == [{"diet": {"MK-7": "47 ug/100g"}}]
-    assert same_scenario(check_scenario(data), Scenario.from_dict(builtin_scenario("yamaguchi-ovx-77d-mk7")))
+    assert same_scenario(check_scenario(data), Scenario.from_dict(scenario_data("yamaguchi-ovx-77d-mk7")))
     assert "ovariectomy" not in build_scenario(replace(i, ovariectomised=False))["subject"]
 
 
@@ -109,18 +111,18 @@ def test_work_is_capped_with_a_message():
 
 
 def test_study_intake_the_widgets_cannot_express_is_kept():
-    i = inputs_from_scenario(builtin_scenario("kanellakis2012-cadk2"), "kanellakis2012-cadk2")
+    i = inputs_from_scenario(scenario_data("kanellakis2012-cadk2"), "kanellakis2012-cadk2")
     assert i.supplement == "MK-7" and i.dose_ug == 100
     assert [describe_intake(x) for x in i.other_intake] == ["calcium 800 mg, every 1 day",
                                                              "vitamin-D3 10 ug, every 1 day"]
-    w = inputs_from_scenario(builtin_scenario("warfarin-mk7"), "warfarin-mk7")
+    w = inputs_from_scenario(scenario_data("warfarin-mk7"), "warfarin-mk7")
     assert (w.warfarin_mg_day, w.supplement, w.dose_ug, w.supplement_start_day) == (5, "MK-7", 50, 28)
     assert not same_scenario(check_scenario(build_scenario(replace(w, dose_ug=100))),
-                             Scenario.from_dict(builtin_scenario("warfarin-mk7")))
+                             Scenario.from_dict(scenario_data("warfarin-mk7")))
 
 
 def test_every_shown_quantity_has_a_unit():
-    from osteoqsp.runs.simulation import engine_for
+    from osteoqsp.runs.subject import engine_for
 
     for species in ("human", "rat"):
         units = {o.name: o.unit for o in engine_for(species).model.observables}
@@ -136,7 +138,7 @@ def test_every_shown_quantity_has_a_unit():
 def test_evidence_of_a_study_and_its_figure():
     from osteoqsp.runs.simulation import simulate
 
-    sc = Scenario.from_dict(builtin_scenario("sato2012-mk7-single"))
+    sc = Scenario.from_dict(scenario_data("sato2012-mk7-single"))
     result = simulate(sc)
     ev = study_evidence("sato2012-mk7-single", result)
     assert {1, 2} <= set(ev["target"]) and {"observed", "low", "high", "simulated", "unit"} <= set(ev.columns)
@@ -145,7 +147,7 @@ def test_evidence_of_a_study_and_its_figure():
     axes = [ax for ax in fig.axes if ax.get_visible() and ax.lines]
     assert len(axes) == 3 and all(ax.get_ylabel() == "ng/mL" for ax in axes)
     assert all(ax.get_xlabel() == "time (day)" for ax in axes)
-    knapen = simulate(Scenario.from_dict(builtin_scenario("knapen2013-mk7")))
+    knapen = simulate(Scenario.from_dict(scenario_data("knapen2013-mk7")))
     points = evidence_points(study_evidence("knapen2013-mk7", knapen), knapen)
     assert [round(t) for t, *_ in points["ucoc"]] == [1095]  # ucOC change from baseline at 3 years (target 111)
 

@@ -35,7 +35,16 @@ scenario = st.fixed_dictionaries({}, optional={
     "parameters": st.one_of(st.dictionaries(st.sampled_from(["kel_mk7", "tnf_alpha", "nope"]), quantity_text, max_size=2),
                             st.integers()),
     "duration": quantity_text, "save_every": quantity_text,
-    "population": st.one_of(st.fixed_dictionaries({"size": st.integers(-5, 10**9)}), st.text(max_size=3)),
+    "population": st.one_of(st.fixed_dictionaries({"size": st.integers(-5, 10**9)}, optional={
+        "covariates": st.one_of(st.dictionaries(
+            st.sampled_from(["age", "natto", "warfarin_dose", "height"]),
+            st.one_of(st.dictionaries(st.sampled_from(["uniform", "normal", "beta"]),
+                                      st.lists(quantity_text, max_size=3), max_size=2), st.text(max_size=3)),
+            max_size=2), st.integers()),
+        "correlations": st.one_of(st.dictionaries(
+            st.sampled_from(["kel_mk7,f_abs_mk7", "kel_mk7,height", "nope,also_nope", "kel_mk7", "a,b,c"]),
+            st.one_of(st.floats(allow_nan=True), st.text(max_size=3)), max_size=2), st.text(max_size=3))}),
+        st.text(max_size=3)),
 })
 
 
@@ -66,3 +75,19 @@ def test_cli_never_tracebacks_and_leaves_nothing_half_written(tmp_path_factory, 
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert not out.exists() and [p.name for p in folder.iterdir()] == ["s.yaml"]
+
+
+def test_cli_bad_population_names_exit_2_before_any_run(tmp_path, capsys):
+    """Covariate and correlation names are checked when the file is read: one line, exit 2, nothing written."""
+    base = {"subject": {"age": "58 year"}, "duration": "30 day"}
+    for population, fragment in (({"size": 4, "correlations": {"kel_mk7,height": 0.3}}, "'height' is not a parameter"),
+                                 ({"size": 4, "covariates": {"height": {"uniform": ["1 m", "2 m"]}}},
+                                  "unknown covariate 'height'"),
+                                 ({"size": 4, "covariates": {"age": {"uniform": ["60 kg", "70 kg"]}}},
+                                  "population.covariates: age")):
+        f = tmp_path / "p.yaml"
+        f.write_text(yaml.safe_dump({**base, "population": population}))
+        assert main(["simulate", str(f), "-o", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err
+        assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
+        assert not (tmp_path / "out").exists()

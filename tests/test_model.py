@@ -9,7 +9,7 @@ from osteoqsp.model import build_model, load_parameters
 from osteoqsp.model.intake_pk import MOLAR_MASS, VITAMERS
 from osteoqsp.model.parameters import STATUSES
 from osteoqsp.runs.scenario import Scenario, dose_events
-from osteoqsp.runs.simulation import engine_for
+from osteoqsp.runs.subject import engine_for
 from tests.conftest import run_builtin, run_dict
 
 
@@ -70,8 +70,7 @@ def test_no_negative_amounts(name):
 
 
 def test_unit_conversions_of_doses():
-    eng = engine_for("human")
-    targets = {d.agent: (d.state, d.factor) for d in eng.model.dose_targets}
+    targets = engine_for("human").model
     for agent, nmol in (("MK-7", 647.0), ("MK-4", 945.0)):
         sc = Scenario.from_dict({"subject": {"age": "60 year"}, "intake": [{"agent": agent, "dose": "420 ug"}],
                                  "duration": "1 day"})
@@ -83,8 +82,7 @@ def test_unit_conversions_of_doses():
 
 
 def test_daily_regimen_has_one_dose_per_day_until_stop():
-    eng = engine_for("human")
-    targets = {d.agent: (d.state, d.factor) for d in eng.model.dose_targets}
+    targets = engine_for("human").model
     sc = Scenario.from_dict({"subject": {"age": "60 year"}, "duration": "30 day",
                              "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day", "start": "2 day",
                                          "stop": "12 day"}]})
@@ -180,32 +178,24 @@ def test_result_tables():
 
 
 def test_batched_kernel_equals_one_subject_at_a_time():
-    """Several subjects (different ages, doses, events) in one compiled call give the single-subject answers."""
-    from osteoqsp.model import history_start
-    from osteoqsp.runs.simulation import parameter_values
+    """Subjects of one batch with their own events (doses, intervals, counts) give exactly what each gives
+    alone."""
+    from osteoqsp.engine import EventBatch
+    from osteoqsp.runs.subject import prepare
 
     eng = engine_for("human")
-    targets = {d.agent: (d.state, d.factor) for d in eng.model.dose_targets}
     t_out = np.arange(0.0, 61.0, 1.0)
-    ys, ps, evs = [], [], []
+    subjects = []
     for age, dose, every in ((35, 45, 1), (58, 180, 1), (70, 360, 2), (45, 1000, 7)):
         sc = Scenario.from_dict({"subject": {"age": f"{age} year", "menopause_age": "51 year"} if age > 51 else
                                  {"age": f"{age} year"}, "duration": "60 day",
                                  "intake": [{"agent": "MK-7", "dose": f"{dose} ug", "every": f"{every} day"}]})
-        values = parameter_values(sc)
-        y0, p = eng.baseline(eng.parameter_vector(values), history_start("human", values))
-        ev = dose_events(sc, targets)
-        ys.append(y0)
-        ps.append(p)
-        evs.append((np.array([e.time for e in ev]), np.array([eng.state_index(e.state) for e in ev]),
-                     np.array([e.amount for e in ev])))
-    n_ev = np.array([len(e[0]) for e in evs])
-    width = int(n_ev.max())
-    ev_t, ev_i, ev_a = (np.zeros((4, width)) for _ in range(3))
-    for s, (t, i, a) in enumerate(evs):
-        ev_t[s, : len(t)], ev_i[s, : len(t)], ev_a[s, : len(t)] = t, i, a
-    batch, status, _ = eng.solve_batch(np.array(ys), np.array(ps), t_out, ev_t, ev_i, ev_a, n_ev)
+        subjects.append(prepare(sc))
+    events = EventBatch.stack([s.events for s in subjects])
+    assert sorted(events.count.tolist()) == [9, 30, 60, 60]
+    batch, status, _ = eng.solve_batch(np.array([s.y0 for s in subjects]), np.array([s.p for s in subjects]),
+                                       t_out, events)
     assert np.all(status == 0)
-    for s in range(4):
-        single, st, _ = eng.solve(ys[s], ps[s], t_out, *evs[s])
-        assert st == 0 and np.array_equal(batch[s], single)
+    for k, s in enumerate(subjects):
+        single, st, _ = eng.solve(s.y0, s.p, t_out, s.events)
+        assert st == 0 and np.array_equal(batch[k], single)

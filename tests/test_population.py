@@ -10,8 +10,8 @@ import pytest
 
 from osteoqsp import Scenario, ScenarioError, SolverSettings, simulate
 from osteoqsp.shells.cli import main
-from osteoqsp.runs.population import run_population, sample_subjects, upper_bounds, variability
-from osteoqsp.runs.simulation import parameter_values
+from osteoqsp.runs.population import RunStopped, simulate_population, sample_subjects, upper_bounds, variability
+from osteoqsp.runs.subject import parameter_values
 
 POP = {"name": "pop", "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"},
        "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}], "duration": "60 day",
@@ -21,7 +21,7 @@ POP = {"name": "pop", "subject": {"sex": "female", "age": "58 year", "menopause_
 def test_sampling_is_lognormal_around_the_typical_values():
     sc = Scenario.from_dict(POP)
     typical = parameter_values(sc)
-    draws = sample_subjects(typical, np.arange(4000), seed=1)
+    draws = [d.values for d in sample_subjects(typical, np.arange(4000), seed=1)]
     upper = upper_bounds()
     for name, cv in variability().items():
         x = np.array([d[name] for d in draws]) / typical[name]
@@ -36,8 +36,8 @@ def test_sampling_is_lognormal_around_the_typical_values():
 
 def test_population_files_and_reproducibility(tmp_path):
     sc = Scenario.from_dict(POP)
-    a = run_population(sc, tmp_path / "a", chunk_size=10)
-    b = simulate(sc, outdir=tmp_path / "b")
+    a = simulate_population(sc, tmp_path / "a", chunk_size=10)
+    b = simulate_population(sc, tmp_path / "b")
     assert b.summary.equals(a.summary)
     assert pd.read_parquet(tmp_path / "a" / "timecourse.parquet").equals(
         pd.read_parquet(tmp_path / "b" / "timecourse.parquet"))  # same seed, any chunking: identical
@@ -61,7 +61,7 @@ def test_population_files_and_reproducibility(tmp_path):
 
 def test_failed_subjects_are_reported_and_the_run_goes_on(tmp_path):
     sc = Scenario.from_dict(POP)
-    r = run_population(sc, tmp_path / "f", settings=SolverSettings(max_steps=3, switch_steps=3))
+    r = simulate_population(sc, tmp_path / "f", settings=SolverSettings(max_steps=3, switch_steps=3))
     assert len(r.failures) == 24 and all("reason" in f and "subject" in f for f in r.failures)
     assert json.loads((tmp_path / "f" / "run.json").read_text())["subjects_failed"] == 24
 
@@ -78,18 +78,20 @@ def test_cli_population(tmp_path, capsys):
 
 def test_a_run_stopped_part_way_resumes_to_the_same_result(tmp_path):
     sc = Scenario.from_dict(POP)
-    whole = run_population(sc, tmp_path / "whole", chunk_size=8)
-    assert run_population(sc, tmp_path / "cut", chunk_size=8, max_new_chunks=1) is None
+    whole = simulate_population(sc, tmp_path / "whole", chunk_size=8)
+    with pytest.raises(RunStopped):
+        simulate_population(sc, tmp_path / "cut", chunk_size=8, max_new_chunks=1)
     assert (tmp_path / "cut.partial" / "chunk-000000.json").exists() and not (tmp_path / "cut").exists()
-    resumed = run_population(sc, tmp_path / "cut", chunk_size=8, resume=True)
+    resumed = simulate_population(sc, tmp_path / "cut", chunk_size=8, resume=True)
     assert not (tmp_path / "cut.partial").exists()
     assert pd.read_parquet(tmp_path / "cut" / "timecourse.parquet").equals(
         pd.read_parquet(tmp_path / "whole" / "timecourse.parquet"))
     assert resumed.summary.equals(whole.summary)
-    with pytest.raises(Exception, match="different run"):
-        run_population(sc, tmp_path / "x", chunk_size=8, max_new_chunks=1)
-        other = Scenario.from_dict({**POP, "duration": "30 day"})
-        run_population(other, tmp_path / "x", chunk_size=8, resume=True)
+    with pytest.raises(RunStopped):
+        simulate_population(sc, tmp_path / "x", chunk_size=8, max_new_chunks=1)
+    other = Scenario.from_dict({**POP, "duration": "30 day"})
+    with pytest.raises(ScenarioError, match="different run"):
+        simulate_population(other, tmp_path / "x", chunk_size=8, resume=True)
 
 
 def test_cli_resume(tmp_path, capsys):
@@ -98,15 +100,16 @@ def test_cli_resume(tmp_path, capsys):
     f = tmp_path / "p.yaml"
     f.write_text(yaml.safe_dump(POP))
     sc = Scenario.from_yaml(f)
-    run_population(sc, tmp_path / "out", max_new_chunks=0)  # as if killed before the first chunk finished
+    with pytest.raises(RunStopped):  # as if killed before the first chunk finished
+        simulate_population(sc, tmp_path / "out", max_new_chunks=0)
     assert main(["simulate", str(f), "-o", str(tmp_path / "out"), "--resume"]) == 0
     assert (tmp_path / "out" / "summary.csv").exists() and not (tmp_path / "out.partial").exists()
 
 
 def test_dask_local_cluster_gives_the_same_result(tmp_path):
     sc = Scenario.from_dict(dict(POP, population={"size": 12, "seed": 7}))
-    serial = run_population(sc, tmp_path / "serial", chunk_size=4)
-    spread = run_population(sc, tmp_path / "dask", chunk_size=4, dask="local")
+    serial = simulate_population(sc, tmp_path / "serial", chunk_size=4)
+    spread = simulate_population(sc, tmp_path / "dask", chunk_size=4, dask="local")
     assert spread.summary.equals(serial.summary)
     assert pd.read_parquet(tmp_path / "dask" / "timecourse.parquet").equals(
         pd.read_parquet(tmp_path / "serial" / "timecourse.parquet"))
@@ -119,7 +122,7 @@ def test_covariates_and_correlations():
                                 "correlations": {"kel_mk7,f_abs_mk7": 0.8}})
     sc = Scenario.from_dict(pop)
     typical = parameter_values(sc)
-    draws = sample_subjects(typical, np.arange(2000), 7, sc.population)
+    draws = [d.values for d in sample_subjects(typical, np.arange(2000), 7, sc.population)]
     ages = np.array([d["age0"] for d in draws])
     assert 55 <= ages.min() and ages.max() <= 65 and abs(ages.mean() - 60) < 0.5
     assert np.mean([d["intake_mk7"] > typical["intake_mk7"] for d in draws]) > 0.95  # natto adds MK-7
@@ -130,6 +133,8 @@ def test_covariates_and_correlations():
         Scenario.from_dict(dict(POP, population={"size": 3, "covariates": {"height": {"uniform": ["1 m", "2 m"]}}}))
     with pytest.raises(ScenarioError, match="rho"):
         Scenario.from_dict(dict(POP, population={"size": 3, "correlations": {"kel_mk7": 2}}))
+    with pytest.raises(ScenarioError, match="population.correlations: 'kel_mk7,height': 'height' is not a parameter"):
+        Scenario.from_dict(dict(POP, population={"size": 3, "correlations": {"kel_mk7,height": 0.3}}))
 
 
 def test_body_weight_scales_volumes_and_clearances():
@@ -156,9 +161,9 @@ def test_body_weight_and_warfarin_dose_covariates(tmp_path):
                                  "warfarin_dose": {"uniform": ["1 mg/day", "9 mg/day"]}}}})
     typical = parameter_values(sc)
     draws = sample_subjects(typical, np.arange(16), 2, sc.population)
-    doses = np.array([d["warfarin_dose_mg_per_day"] for d in draws])
-    assert 1 <= doses.min() and doses.max() <= 9 and np.std([d["body_weight"] for d in draws]) > 5
-    res = run_population(sc, tmp_path / "w")
+    doses = np.array([d.daily_doses["warfarin"] for d in draws])
+    assert 1 <= doses.min() and doses.max() <= 9 and np.std([d.values["body_weight"] for d in draws]) > 5
+    res = simulate_population(sc, tmp_path / "w")
     rank = lambda x: np.argsort(np.argsort(x))  # noqa: E731
     plasma = res.values_of("warfarin_plasma")[:, -1]
     assert np.corrcoef(rank(doses), rank(plasma))[0, 1] > 0.8  # each subject gets its own dose

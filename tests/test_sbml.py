@@ -15,7 +15,7 @@ import sympy as sp
 from osteoqsp import Scenario, SolverSettings, simulate
 from osteoqsp.interop.sbml import L3Printer, sbml_errors, sbml_ids, to_math, to_sbml, write_sbml
 from osteoqsp.symbolic.declare import TIME
-from osteoqsp.runs.simulation import engine_for
+from osteoqsp.runs.subject import engine_for
 
 RTOL = 1e-5
 

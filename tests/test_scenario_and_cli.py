@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from osteoqsp import Scenario, ScenarioError
-from osteoqsp.shells.cli import builtin_scenarios, main
+from osteoqsp.runs.library import load_scenario, scenario_names
+from osteoqsp.shells.cli import main
 
 GOOD = {"name": "t", "species": "human", "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"},
         "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}], "duration": "20 day"}
@@ -62,14 +63,13 @@ def test_unknown_food_and_field():
 
 
 def test_builtin_scenarios_all_load():
-    names = builtin_scenarios()
+    names = scenario_names()
     for required in ("sato2012-mk7-single", "sato2012-mk4-single", "theuwissen2012-180ug", "knapen2013-placebo",
                      "knapen2013-mk7", "kanellakis2012-cadk2", "yamaguchi-ovx-77d-mk7", "yamaguchi-ovx-150d-18p8",
                      "tsukamoto2000-natto", "warfarin-mk7"):
         assert required in names
-    from importlib import resources
     for name in names:
-        Scenario.from_yaml(resources.files("osteoqsp").joinpath("scenarios", f"{name}.yaml"))
+        load_scenario(name)
 
 
 def test_cli_simulate_writes_outputs(tmp_path, capsys):

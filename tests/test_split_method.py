@@ -12,7 +12,7 @@ import scipy.linalg
 from osteoqsp import SolverSettings, simulate
 from osteoqsp.model import build_model
 from osteoqsp.runs.scenario import Scenario
-from osteoqsp.runs.simulation import engine_for
+from osteoqsp.runs.subject import engine_for
 from tests.conftest import builtin
 
 
@@ -114,18 +114,18 @@ def test_population_default_settings_stay_close_to_a_tight_reference(tmp_path):
     """Populations run with POPULATION_SETTINGS (split, rtol 1e-6): each subject within 1e-4 of each observable's
     scale of the same subject by dopri5 at rtol 1e-10, and BMD within 1e-3 percentage points."""
     from osteoqsp.engine import POPULATION_SETTINGS
-    from osteoqsp.runs.population import run_population, sample_subjects
-    from osteoqsp.runs.simulation import parameter_values
+    from osteoqsp.runs.population import simulate_population, sample_subjects
+    from osteoqsp.runs.subject import parameter_values
 
     assert POPULATION_SETTINGS.method == "split"
     one = {"name": "pop", "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"},
            "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}], "duration": "1 year",
            "save_every": "30 day"}
     sc = Scenario.from_dict({**one, "population": {"size": 6, "seed": 3}})
-    pop = run_population(sc, tmp_path / "p")
+    pop = simulate_population(sc, tmp_path / "p")
     typical = parameter_values(sc)
     draws = sample_subjects(typical, np.arange(6), 3, sc.population)
-    for sid, values in enumerate(draws):
+    for sid, values in enumerate(d.values for d in draws):
         changed = {k: v for k, v in values.items() if v != typical.get(k)}
         ref = simulate(Scenario.from_dict(one), parameters=changed, settings=SolverSettings(rtol=1e-10, atol=1e-16))
         for name in ("mk7_serum", "ucoc_ratio", "dp_ucmgp", "osteoclasts", "bmd_lumbar_spine", "bmd_femoral_neck"):

@@ -5,18 +5,17 @@
 
 from __future__ import annotations
 
-from importlib import resources
-
 import numpy as np
 
 from osteoqsp import Scenario, simulate
 from osteoqsp.analyses.evidence import validate
+from osteoqsp.runs.library import load_scenario
 
 NG_K1_TO_NMOL = 1000 / 450.71
 
 
 def builtin(name: str):  # noqa: ANN201
-    return simulate(Scenario.from_yaml(resources.files("osteoqsp").joinpath("scenarios", f"{name}.yaml")))
+    return simulate(load_scenario(name))
 
 
 def run(d: dict):  # noqa: ANN201

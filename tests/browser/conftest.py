@@ -19,7 +19,7 @@ CHROMIUM = Path(os.environ.get("OSTEOQSP_CHROMIUM", "/usr/bin/chromium"))  # Deb
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
-APP = Path(__file__).resolve().parents[2] / "src" / "osteoqsp" / "app.py"
+APP = Path(__file__).resolve().parents[2] / "src" / "osteoqsp" / "shells" / "app.py"
 WAIT_MS = 180_000  # the first simulation on a cold cache compiles the model
 
 
@@ -59,10 +59,10 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     the server and its children are killed at teardown."""
     _need_browser()
     pytest.importorskip("streamlit", reason="streamlit not installed: pip install -e '.[app]'")
-    from osteoqsp.shells.cli import _load
+    from osteoqsp.runs.library import load_scenario
     from osteoqsp.runs.simulation import simulate
 
-    simulate(_load("knapen2013-mk7"))  # compiles (or loads) the numba kernel before the browser waits on it
+    simulate(load_scenario("knapen2013-mk7"))  # compiles (or loads) the numba kernel before the browser waits on it
     port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",

@@ -10,7 +10,8 @@ from dataclasses import replace
 import pytest
 import yaml
 
-from osteoqsp.shells.app import MAX_SUBJECTS, build_scenario, builtin_scenario, inputs_from_scenario
+from osteoqsp.runs.library import scenario_data
+from osteoqsp.shells.app_inputs import MAX_SUBJECTS, build_scenario, inputs_from_scenario
 from osteoqsp.analyses.evidence import validation_spec
 from osteoqsp.runs.scenario import Scenario, ScenarioError
 
@@ -84,7 +85,7 @@ def test_bad_value_shows_the_scenario_message(dashboard):
     error = page.locator("[data-testid='stAlertContentError']")
     error.wait_for()
     wait_idle(page)
-    data = build_scenario(replace(inputs_from_scenario(builtin_scenario("knapen2013-mk7"), "knapen2013-mk7"),
+    data = build_scenario(replace(inputs_from_scenario(scenario_data("knapen2013-mk7"), "knapen2013-mk7"),
                                   dose_ug=200000.0))
     with pytest.raises(ScenarioError) as info:
         Scenario.from_dict(data, source="dashboard")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from osteoqsp.runs.simulation import engine_for
+from osteoqsp.runs.subject import engine_for
 from tests.conftest import run_builtin, run_dict
 
 DETECTION_NG_ML = 0.1  # SPEC C01/C02 detection limit

@@ -11,18 +11,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from osteoqsp.model.mk7_actions import PATHWAYS
 from osteoqsp.runs.results import Result
-from osteoqsp.runs.scenario import Scenario
+from osteoqsp.runs.scenario import AgentDose, Scenario, vocabulary
 from osteoqsp.runs.simulation import simulate
 
-VITAMERS = ("K1", "MK-4", "MK-7")
-
-
 def placebo_of(scenario: Scenario) -> Scenario:
-    """The scenario without its vitamin K doses, foods and diets (other agents kept)."""
-    keep = [i for i in scenario.intake
-            if i.agent is not None and i.agent not in VITAMERS]
+    """The scenario without its vitamin K doses, foods and diets (other agents kept). The vitamin K forms are
+    the agents the species model lets a diet hold."""
+    vitamers = {d.agent for d in vocabulary(scenario.species).diets}
+    keep = [i for i in scenario.intake if isinstance(i, AgentDose) and i.agent not in vitamers]
     return scenario.model_copy(update={"intake": keep, "name": scenario.name + "-placebo"})
 
 
@@ -31,13 +28,13 @@ def attribution(scenario: Scenario, endpoints: tuple[str, ...] = ("bmd_lumbar_sp
     """Rows: 'all on', 'without <pathway>' for each pathway, 'all off'; columns: the effect (scenario minus
     placebo) on each endpoint at time_day (default: the end), and each pathway's share of the full effect."""
     t = scenario.duration if time_day is None else time_day
-    cases = {"all on": {}, **{f"without {p}": {p: False} for p in PATHWAYS}, "all off": {p: False for p in PATHWAYS}}
+    pathways = [w.name for w in vocabulary(scenario.species).switches]
+    cases = {"all on": {}, **{f"without {p}": {p: False} for p in pathways}, "all off": {p: False for p in pathways}}
     rows = []
     for label, switches in cases.items():
         sw = {**scenario.pathways, **switches}
         arm = simulate(scenario.model_copy(update={"pathways": sw}))
         pla = simulate(placebo_of(scenario).model_copy(update={"pathways": sw}))
-        assert isinstance(arm, Result) and isinstance(pla, Result)
         rows.append({"case": label, **{e: arm.at(e, t) - pla.at(e, t) for e in endpoints}})
     df = pd.DataFrame(rows).set_index("case")
     full = df.loc["all on"]

@@ -35,7 +35,7 @@ from scipy.stats import qmc
 
 from osteoqsp.analyses.evidence import Comparison, check_constraints, species_of, validate, validation_spec
 from osteoqsp.model.parameters import load_parameters
-from osteoqsp.runs.simulation import engine_for
+from osteoqsp.runs.subject import engine_for
 
 CHI2_95 = 3.841  # chi-square quantile, 1 degree of freedom
 PRIOR_FOLD = 3.0  # assumed: a hand-set value is known within a factor of 3 (one SD on log scale)

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from osteoqsp.model import history_start
+from osteoqsp.engine import SolverSettings
+from osteoqsp.errors import SteadyStateError
 from osteoqsp.runs.population import upper_bounds, variability
-from osteoqsp.runs.scenario import Scenario, dose_events
-from osteoqsp.runs.simulation import engine_for, parameter_values
+from osteoqsp.runs.scenario import Scenario
+from osteoqsp.runs.subject import engine_for, parameter_values, prepare_many
 
 METHODS = ("morris", "sobol")
 
@@ -25,21 +26,12 @@ def evaluate(scenario: Scenario, names: list[str], log_values: np.ndarray, endpo
     """Endpoints at the end of the scenario for each row of log-parameter values -> (samples, endpoints)."""
     eng = engine_for(scenario.species)
     typical = parameter_values(scenario)
-    targets = {d.agent: (d.state, d.factor) for d in eng.model.dose_targets}
-    ev = dose_events(scenario, targets)
-    t_out = np.array([0.0, scenario.duration])
-    y0s, ps = [], []
-    for row in log_values:
-        vals = dict(typical, **{n: float(np.exp(x)) for n, x in zip(names, row)})
-        y0, p = eng.baseline(eng.parameter_vector(vals), history_start(scenario.species, vals))
-        y0s.append(y0)
-        ps.append(p)
-    n = len(ps)
-    ev_t = np.tile([e.time for e in ev], (n, 1)).reshape(n, len(ev))
-    ev_i = np.tile([eng.state_index(e.state) for e in ev], (n, 1)).reshape(n, len(ev))
-    ev_a = np.tile([e.amount for e in ev], (n, 1)).reshape(n, len(ev))
-    states, status, _ = eng.solve_batch(np.array(y0s), np.array(ps), t_out, ev_t, ev_i, ev_a, np.full(n, len(ev)))
-    obs = eng.mod.observe_batch(t_out, states, np.array(ps))
+    values = [dict(typical, **{n: float(np.exp(x)) for n, x in zip(names, row)}) for row in log_values]
+    subjects = prepare_many(scenario, values, SolverSettings(), t_out=np.array([0.0, scenario.duration]))
+    if not subjects.ok.all():
+        raise SteadyStateError(f"{int((~subjects.ok).sum())} parameter samples have no baseline")
+    states, status, _ = eng.solve_batch(subjects.y0, subjects.p, subjects.t_out, subjects.events)
+    obs = eng.observe_batch(subjects.t_out, states, subjects.p)
     idx = [eng.gen.observable_names.index(e) for e in endpoints]
     out = obs[:, -1, idx]
     out[status >= 2] = np.nan

@@ -15,17 +15,16 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from osteoqsp.runs.files import staged_folder
-from osteoqsp.runs.population import run_population
+from osteoqsp.runs.library import scenario_data
+from osteoqsp.runs.population import simulate_population
 from osteoqsp.runs.scenario import Scenario, ScenarioError, quantity, read_yaml
 
 
@@ -86,11 +85,7 @@ class Trial(BaseModel):
         return self.subjects_per_arm[arm]
 
     def arm_scenario(self, arm: str, index: int) -> Scenario:
-        if isinstance(self.base, str):
-            text = resources.files("osteoqsp").joinpath("scenarios", f"{self.base}.yaml")
-            data = yaml.safe_load(text.read_text()) if text.is_file() else yaml.safe_load(Path(self.base).read_text())
-        else:
-            data = copy.deepcopy(self.base)
+        data = scenario_data(self.base) if isinstance(self.base, str) else copy.deepcopy(self.base)
         data.update(copy.deepcopy(self.arms[arm]))
         data["name"] = f"{self.name}-{arm}"
         data["population"] = {"size": self.pool or 2 * max(self.n(a) for a in self.arms), "seed": self.seed + index}
@@ -129,8 +124,7 @@ def run_trial(trial: Trial, outdir: str | Path) -> TrialResult:
     values: dict[str, dict[str, np.ndarray]] = {}
     with staged_folder(outdir) as tmp:
         for i, arm in enumerate(arms):
-            pop = run_population(trial.arm_scenario(arm, i), tmp / "arms" / arm)
-            assert pop is not None
+            pop = simulate_population(trial.arm_scenario(arm, i), tmp / "arms" / arm)
             for ep in trial.endpoints:
                 if ep.observable not in pop.observable_names:
                     raise ScenarioError(f"{trial.name}: endpoints: unknown observable {ep.observable!r}")

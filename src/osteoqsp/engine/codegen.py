@@ -7,7 +7,7 @@ The generated module holds, for one model:
   lets(t, y, p, out)        every intermediate quantity and flux (for references and tests)
   rhs_nl(t, y, p, dz)       d(state)/dt of the states outside the linear block (see linear.py)
   lin_matrices, lin_input, lin_theta   the linear block: its matrices, inputs and slow time factors
-followed by the generic integrators of `kernel.py` (included as source, so that numba's on-disk cache
+followed by the generic integrators of `kernels/` (included as source, so that numba's on-disk cache
 works for the whole module). The module is written once per model signature to a cache directory.
 Nothing here names a molecule: it only walks the declaration.
 """
@@ -27,7 +27,7 @@ import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
 from osteoqsp.symbolic.declare import TIME, Model
-from osteoqsp.engine import kernel, linear
+from osteoqsp.engine import kernels, linear
 from osteoqsp.engine.linear import linear_block
 
 
@@ -162,8 +162,7 @@ def generate_source(model: Model) -> str:
         jn[sym] = str(sym)
     for (i, j, _), expr in zip(entries, reduced):
         src.append(f"    J[{i}, {j}] = {_expr_code(printer, jn, expr)}")
-    src += ["", "", "# ---- generic integrators (engine/kernel.py, included verbatim) ----",
-            inspect.getsource(kernel)]
+    src += ["", "", "# ---- the generic integrators (engine/kernels/, included verbatim) ----", kernels.source()]
     return "\n".join(src) + "\n"
 
 
@@ -271,7 +270,7 @@ _LOADED: dict[str, Generated] = {}
 
 def compile_model(model: Model) -> Generated:
     """Generate (or reuse) the numba module of `model`."""
-    key = hashlib.sha256((model.signature() + inspect.getsource(kernel) + inspect.getsource(sys.modules[__name__])
+    key = hashlib.sha256((model.signature() + kernels.source() + inspect.getsource(sys.modules[__name__])
                           + inspect.getsource(linear)).encode()).hexdigest()[:16]
     if key in _LOADED:
         return _LOADED[key]

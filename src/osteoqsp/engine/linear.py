@@ -1,16 +1,16 @@
 """The model's linear block, found symbolically: the states whose rates are affine in themselves and read no
-other state (here the pharmacokinetics: gut, lymph, serum, tissues, drugs, supplements, and their tallies).
+other state (in a pharmacological model: compartments with first-order transfer, and their tallies).
 
-Between two stops (doses, outputs) such a block has an exact solution, y(t + h) = E(h) [y(t); 1], with E the
-matrix exponential of the block's matrix augmented by its input column. The split integrator of kernel.py uses
-it, so that the fast absorption transients after each dose cost no steps; the other states are integrated
-with an explicit Runge-Kutta method at the pace of their own dynamics.
+Between two stops (events, outputs) such a block has an exact solution, y(t + h) = E(h) [y(t); 1], with E the
+matrix exponential of the block's matrix augmented by its input column. The split integrator (kernels/split.py)
+uses it, so that the fast transients after each event cost no steps; the other states are integrated with an
+explicit Runge-Kutta method at the pace of their own dynamics.
 
 The block may vary slowly in time only through scalar factors theta(t) that scale the outflow of a source
-state (a state with no inflow from other states), e.g. the fraction of the gut contents absorbed, falling with
-age. Then the block's matrix is A0 + sum_k theta_k(t) A_k, and E is affine in each theta_k:
+state (a state with no inflow from other states), e.g. a transfer fraction that drifts over years. Then the
+block's matrix is A0 + sum_k theta_k(t) A_k, and E is affine in each theta_k:
 E = E0 + sum_k theta_k D_k, with D_k nonzero only in the source columns and the input column. The kernel
-holds theta_k at its value at the middle of each step. Inputs (habitual intake) may switch only at t = 0.
+holds theta_k at its value at the middle of each step. Inputs (zero-order rates) may switch only at t = 0.
 Nothing here names a molecule.
 """
 

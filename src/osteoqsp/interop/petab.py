@@ -24,9 +24,10 @@ from typing import Any
 import yaml
 
 from osteoqsp.analyses.calibration import fit_parameters
-from osteoqsp.analyses.evidence import _scenario, interval, targets, validation_spec
+from osteoqsp.analyses.evidence import interval, targets, validation_spec
 from osteoqsp.model import build_model
-from osteoqsp.runs.simulation import parameter_values
+from osteoqsp.runs.library import scenario_of
+from osteoqsp.runs.subject import parameter_values
 from osteoqsp.interop.sbml import sbml_ids, write_sbml
 
 EXPORTED = ("value_at",)
@@ -56,7 +57,7 @@ def export_petab(outdir: str | Path, species: str | None = None) -> list[Path]:
     problems: list[Path] = []
     used: set[str] = set()
     for items in groups.values():
-        sc = _scenario(items[0]["scenario"])
+        sc = scenario_of(items[0]["scenario"], where="validation")
         if species is not None and sc.species != species:
             continue
         kept = [i for i in items if i["measure"]["kind"] in EXPORTED]

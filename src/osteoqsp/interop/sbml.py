@@ -31,10 +31,9 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from osteoqsp.engine import SolverSettings
-from osteoqsp.model import history_start
 from osteoqsp.symbolic.declare import TIME, Model
-from osteoqsp.runs.scenario import Scenario, dose_events
-from osteoqsp.runs.simulation import engine_for, parameter_values
+from osteoqsp.runs.scenario import Scenario
+from osteoqsp.runs.subject import engine_for, prepare
 
 _SID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # names that would be legal identifiers but read as functions or operators by people and some tools
@@ -260,11 +259,9 @@ def to_sbml(scenario: Scenario, *, parameters: dict[str, float] | None = None,
     `parameters` overrides model parameters (model units) as in `simulate`; `settings` are the solver
     settings of the subject's burn-in history (as `simulate(..., settings=...)` uses them).
     """
-    values = parameter_values(scenario, parameters)
-    eng = engine_for(scenario.species)
-    model = eng.model
-    p = eng.parameter_vector(values)
-    y0, p = eng.baseline(p, history_start(scenario.species, values), settings)
+    subject = prepare(scenario, parameters, settings)
+    model = engine_for(scenario.species).model
+    y0, p = subject.y0, subject.p
     n = len(model.parameters)
     ids = sbml_ids(model)
     symbol_ids = {name: sid for (kind, name), sid in ids.items() if kind != "observable"}
@@ -320,10 +317,9 @@ def to_sbml(scenario: Scenario, *, parameters: dict[str, float] | None = None,
 
     # doses: one event per administration time; doses due at the same time go into one event (each state
     # may be assigned once per event, and separate events would all read the pre-dose values)
-    targets = {d.agent: (d.state, d.factor) for d in model.dose_targets}
     by_time: dict[float, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     labels: dict[float, list[str]] = defaultdict(list)
-    for ev in dose_events(scenario, targets):
+    for ev in subject.dosing.doses:
         by_time[ev.time][ev.state] += ev.amount
         labels[ev.time].append(ev.label)
     taken = set(ids.values()) | {m.getId()}

@@ -1,10 +1,14 @@
-"""The biology, declared once: one module per layer of SPEC section 1, parameters in params/*.csv."""
+"""The biology, declared once: one module per layer of SPEC section 1, parameters in params/*.csv, the food
+table in foods.csv. The built model also holds the vocabulary every other part reads: the agents that can be
+dosed (with their units and largest doses), the switchable pathways, the diet agents and the population
+covariates."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from osteoqsp.model import bone_cells, intake_pk, mk7_actions, readouts, vitamin_k_cycle
+from osteoqsp.model import bone_cells, covariates, intake_pk, mk7_actions, readouts, vitamin_k_cycle
+from osteoqsp.model.foods import Food, food_table
 from osteoqsp.symbolic.declare import Model, ModelBuilder
 from osteoqsp.model.parameters import ParameterTable, load_parameters
 
@@ -22,6 +26,7 @@ def build_model(species: str) -> Model:
     act = mk7_actions.declare(m, pk, cycle)
     cells = bone_cells.declare(m, pk, act)
     readouts.declare(m, pk, cycle, act, cells)
+    covariates.declare(m)
     return m.build()
 
 
@@ -37,4 +42,5 @@ def history_start(species: str, values: dict[str, float]) -> float:
     return 0.0
 
 
-__all__ = ["Model", "ParameterTable", "build_model", "load_parameters", "SPECIES", "history_start"]
+__all__ = ["Food", "Model", "ParameterTable", "build_model", "food_table", "load_parameters", "SPECIES",
+           "history_start"]

@@ -15,6 +15,9 @@ from osteoqsp.symbolic.declare import ModelBuilder
 VITAMERS = ("k1", "mk4", "mk7")
 AGENT_OF = {"k1": "K1", "mk4": "MK-4", "mk7": "MK-7"}
 MOLAR_MASS = {"k1": 450.71, "mk4": 444.66, "mk7": 649.02}  # g/mol, from the formulas (SPEC 1.1)
+# The largest single administration accepted (scenario validation), in the agent's dose unit: a bound
+# against typing errors (a thousand times the largest doses in use: 45 mg MK-4, 10 mg warfarin), not biology.
+MAX_DOSE = {"vitamer": 100_000.0, "warfarin": 50.0, "calcium": 5000.0, "vitamin-D3": 2500.0, "zinc": 300.0}
 
 
 def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
@@ -45,7 +48,9 @@ def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
         frac = m.let(f"f_abs_{v}_now", m.p(f"f_abs_{v}", "1") * absorb_age, "1",
                      f"fraction of an oral {AGENT_OF[v]} dose absorbed at the current age")
         habitual = m.p(f"intake_{v}", "ug/day") * m.p(f"bioav_diet_{v}", "1")
-        diet = m.p(f"diet_{v}", "ug/day") * sp.Piecewise((1, m.t > 0), (0, True))
+        diet_rate = m.p(f"diet_{v}", "ug/day")
+        m.diet(AGENT_OF[v], diet_rate)
+        diet = diet_rate * sp.Piecewise((1, m.t > 0), (0, True))
         m.flux(f"{v}_intake", (habitual + diet) * 1000 / mw, None, gut, "nmol/day",
                "habitual diet (species table) plus the scenario diet (after t = 0)")
         m.flux(f"{v}_absorption", frac * ka * gut, gut, lymph, "nmol/day", "uptake into enterocytes")
@@ -64,7 +69,7 @@ def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
         out[v + "_liver"] = liver
         out[v + "_bone"] = bone
         out[v + "_serum_nM"] = conc
-        m.dose_target(AGENT_OF[v], gut, "ug", 1000.0 / MOLAR_MASS[v])
+        m.dose_target(AGENT_OF[v], gut, "ug", 1000.0 / MOLAR_MASS[v], MAX_DOSE["vitamer"])
     converted = m.state("mk7_converted_to_mk4", "nmol", "MK-7 converted to MK-4, cumulative",
                         accumulator=True)
     conv = m.flux("mk7_to_mk4", m.p("pk_rate_scale", "1") * allo * m.p("k_mk7_mk4", "1/day")
@@ -78,7 +83,7 @@ def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
     m.flux("warfarin_absorption", m.p("ka_warfarin", "1/day") * w_gut, w_gut, w_c, "mg/day", "")
     m.flux("warfarin_elimination", m.p("kel_warfarin", "1/day") * allo * w_c, w_c, None, "mg/day", "")
     out["warfarin_conc"] = m.let("warfarin_conc", w_c / (m.p("v_warfarin", "L") * size), "mg/L", "plasma warfarin")
-    m.dose_target("warfarin", w_gut, "mg", 1.0)
+    m.dose_target("warfarin", w_gut, "mg", 1.0, MAX_DOSE["warfarin"])
 
     # calcium, vitamin D3 and zinc supplements: exposure compartments driving their effects (amounts)
     for agent, name, unit in (("calcium", "calcium", "mg"), ("vitamin-D3", "vitamin_d3", "ug"),
@@ -88,5 +93,5 @@ def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
         rel = m.let(f"{name}_effect", x / (x + m.p(f"{name}_50", unit)), "1",
                     f"saturable effect of the {agent} supplement (0 to 1)")
         out[name + "_effect"] = rel
-        m.dose_target(agent, x, unit, 1.0)
+        m.dose_target(agent, x, unit, 1.0, MAX_DOSE[agent])
     return out

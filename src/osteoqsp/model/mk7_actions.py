@@ -36,7 +36,7 @@ def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], cycle: dict[str, sp.Symbo
         return m.let(f"effect_{name}", m.p(f"emax_{name}", "1") * mk / (mk + m.p(f"ec50_{name}", "nM")), "1",
                      f"MK-7 effect on {name.replace('_', ' ')} (fraction of its maximum)")
 
-    sw = {p: m.p(f"sw_{p}", "1") for p in PATHWAYS}
+    sw = {p: m.switch(p) for p in PATHWAYS}
     out: dict[str, sp.Symbol] = {"mk_bone_nM": mk}
     out["nfkb_suppression"] = m.let("nfkb_suppression", 1 - sw["nfkb"] * emax("nfkb"), "1",
                                     "NF-kB activity left after MK-7 suppression")

@@ -66,3 +66,20 @@ def load_parameters(species: str, calibrated: bool = True) -> ParameterTable:
                 raise ValueError(f"calibrated-{species}.csv: {name} is not a fitted parameter in {row.unit}")
             rows[name] = row
     return ParameterTable(species, rows)
+
+
+def _variability_rows() -> list[dict[str, str]]:
+    text = resources.files("osteoqsp.model").joinpath("params", "variability.csv").read_text()
+    return list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+
+
+@lru_cache(maxsize=1)
+def variability() -> dict[str, float]:
+    """params/variability.csv: parameter -> coefficient of variation between subjects (log-normal)."""
+    return {r["name"]: float(r["cv"]) for r in _variability_rows()}
+
+
+@lru_cache(maxsize=1)
+def upper_bounds() -> dict[str, float]:
+    """params/variability.csv: parameter -> hard upper bound of a drawn value (absorbed fractions <= 1)."""
+    return {r["name"]: float(r["upper"]) for r in _variability_rows() if r["upper"].strip()}

@@ -1,93 +1,48 @@
-"""Scenario files: validation (pydantic), units (pint), regimens -> dose events and subject parameters.
+"""Scenario files: who is simulated, what they take, for how long, and (optionally) the population.
 
-A scenario is data. `Scenario.from_yaml` reads and validates it; every user error becomes a
-`ScenarioError` whose message names the field and the reason in one line.
+A scenario is data. `Scenario.from_yaml` reads and validates it; every user error becomes a `ScenarioError`
+whose message names the field and the reason in one line. The vocabulary a scenario may use (agents with
+their dose units and largest doses, foods, diet vitamers, pathways, covariates) is the species model's,
+read from the built model, never listed here.
 """
 
 from __future__ import annotations
 
-import csv
 import math
-from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from osteoqsp.symbolic.units import UREG, convert
+from osteoqsp.errors import ScenarioError
+from osteoqsp.runs.intake import TAGS, AgentDose, DoseEvent, FoodServing, Intake, RatDiet
+from osteoqsp.runs.quantities import convert_override, diet_content, quantity, read_yaml
+
+if TYPE_CHECKING:
+    from osteoqsp.symbolic.declare import Model
 
 MAX_DURATION_DAY = 100 * 365.25
 MAX_POPULATION = 1_000_000
-AGENT_UNITS = {"K1": "ug", "MK-4": "ug", "MK-7": "ug", "warfarin": "mg", "calcium": "mg", "vitamin-D3": "ug",
-               "zinc": "mg"}
-MAX_DOSE = {"K1": 100_000.0, "MK-4": 100_000.0, "MK-7": 100_000.0, "warfarin": 50.0, "calcium": 5000.0,
-            "vitamin-D3": 2500.0, "zinc": 300.0}  # per administration, in AGENT_UNITS; beyond is absurd
-VITAMER_PARAM = {"K1": "k1", "MK-4": "mk4", "MK-7": "mk7"}
+
+__all__ = ["Scenario", "ScenarioError", "SubjectSpec", "Population", "DoseEvent", "dose_events",
+           "subject_parameters", "convert_override", "quantity", "read_yaml", "diet_content", "vocabulary"]
 
 
-class ScenarioError(ValueError):
-    """A user error in a scenario: one line naming the field and the reason."""
+def vocabulary(species: str) -> Model:
+    """The built model of a species, whose declarations are the vocabulary of its scenarios."""
+    from osteoqsp.model import build_model
 
-
-def read_yaml(path: str | Path) -> Any:
-    """A YAML file's content; a missing or malformed file is a ScenarioError naming it."""
-    path = Path(path)
-    try:
-        return yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-
-
-@dataclass(frozen=True)
-class Food:
-    name: str
-    vitamer: str
-    content_ug_per_100g: float
-    relative_bioavailability: float
-    reference: str
-
-
-@lru_cache(maxsize=1)
-def food_table() -> dict[str, Food]:
-    text = resources.files("osteoqsp.model").joinpath("foods.csv").read_text()
-    return {r["food"]: Food(r["food"], r["vitamer"], float(r["content_ug_per_100g"]),
-                            float(r["relative_bioavailability"]), r["reference"])
-            for r in csv.DictReader(text.splitlines())}
-
-
-def quantity(value: Any, unit: str, field: str) -> float:
-    """'3 year' -> 1095.75 (in `unit`); errors name the field."""
-    if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float)):
-        raise ValueError(f"needs a quantity with a unit, e.g. '1 {unit}'")
-    if isinstance(value, (int, float)):
-        raise ValueError(f"{value!r} has no unit (write e.g. '{value} {unit}')")
-    text = str(value).strip()
-    try:
-        q = UREG.Quantity(text)
-    except Exception as exc:  # pint raises many kinds
-        raise ValueError(f"cannot read {text!r} as a quantity ({type(exc).__name__})") from None
-    if q.unitless:
-        raise ValueError(f"{text!r} has no unit (write e.g. '{text} {unit}')")
-    try:
-        out = float(q.to(unit if unit != "1" else "dimensionless").magnitude)
-    except Exception:
-        raise ValueError(f"{text!r} is not in a unit of {unit}") from None
-    if not math.isfinite(out):
-        raise ValueError(f"{text!r} is not finite")
-    return out
+    return build_model(species)
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Subject(_Strict):
+class SubjectSpec(_Strict):
+    """Who is simulated (the scenario's `subject:`): sex, age, menopause or ovariectomy, body weight."""
+
     sex: Literal["female", "male"] = "female"
     age: float = Field(default=None)  # type: ignore[assignment]
     menopause_age: float | None = None
@@ -121,100 +76,10 @@ class Subject(_Strict):
         return x
 
 
-class Intake(_Strict):
-    agent: str | None = None
-    food: str | None = None
-    diet: dict[str, str] | None = None
-    dose: Any = None
-    amount: Any = None
-    every: float | None = None
-    start: float = 0.0
-    stop: float | None = None
-
-    @field_validator("every", "start", "stop", mode="before")
-    @classmethod
-    def _days(cls, v: Any) -> float | None:
-        return None if v is None else quantity(v, "day", "time")
-
-    @model_validator(mode="after")
-    def _check(self) -> Intake:
-        kinds = [k for k in ("agent", "food", "diet") if getattr(self, k) is not None]
-        if len(kinds) != 1:
-            raise ValueError("give exactly one of agent, food or diet")
-        if self.agent is not None and self.amount is not None:
-            raise ValueError("@amount: an agent takes a dose, not an amount")
-        if self.food is not None and self.dose is not None:
-            raise ValueError("@dose: a food takes an amount (e.g. '40 g'), not a dose")
-        if self.diet is not None:
-            for key in ("dose", "amount", "every", "stop"):
-                if getattr(self, key) is not None:
-                    raise ValueError(f"@{key}: a diet runs from the start to the end of the scenario")
-            if self.start != 0.0:
-                raise ValueError("@start: a diet runs from the start to the end of the scenario")
-        if self.agent is not None:
-            if self.agent not in AGENT_UNITS:
-                raise ValueError(f"@agent: unknown agent {self.agent!r} (known: {', '.join(AGENT_UNITS)})")
-            if self.dose is None:
-                raise ValueError(f"agent {self.agent} needs a dose, e.g. '180 {AGENT_UNITS[self.agent]}'")
-            try:
-                d = quantity(self.dose, AGENT_UNITS[self.agent], "dose")
-            except ValueError as exc:
-                raise ValueError(f"@dose: {exc}") from None
-            if d <= 0:
-                raise ValueError(f"@dose: {self.dose!r} must be positive")
-            if d > MAX_DOSE[self.agent]:
-                raise ValueError(f"@dose: {self.dose!r} is absurd for {self.agent} (more than "
-                                 f"{MAX_DOSE[self.agent]:g} {AGENT_UNITS[self.agent]} at once)")
-        if self.food is not None:
-            if self.food not in food_table():
-                raise ValueError(f"@food: unknown food {self.food!r} (known: {', '.join(food_table())})")
-            if self.amount is None:
-                raise ValueError("a food needs an amount, e.g. '40 g'")
-            try:
-                a = quantity(self.amount, "g", "amount")
-            except ValueError as exc:
-                raise ValueError(f"@amount: {exc}") from None
-            if not 0 < a <= 2000:
-                raise ValueError(f"@amount: {self.amount!r} must be above 0 and at most 2 kg")
-        if self.diet is not None:
-            for vit, content in self.diet.items():
-                if vit not in VITAMER_PARAM:
-                    raise ValueError(f"unknown diet vitamer {vit!r} (known: {', '.join(VITAMER_PARAM)})")
-                diet_content(content)
-        if self.every is not None and self.every <= 0:
-            raise ValueError("every must be a positive time")
-        if self.start < 0:
-            raise ValueError("start must not be negative")
-        if self.stop is not None and self.stop <= self.start:
-            raise ValueError("@stop: stop must come after start")
-        return self
-
-
-def diet_content(text: str) -> float:
-    """'18.8 ug/100g' -> ug per 100 g of diet."""
-    s = str(text).replace(" ", "")
-    for suffix in ("ug/100g", "µg/100g", "ug/(100g)"):
-        if s.endswith(suffix):
-            try:
-                x = float(s[: -len(suffix)])
-            except ValueError:
-                break
-            if not 0 <= x <= 1e6 or not math.isfinite(x):
-                raise ValueError(f"diet content {text!r} out of range")
-            return x
-    raise ValueError(f"diet content {text!r} must be written as 'X ug/100g'")
-
-
-PATHWAY_NAMES = ("carboxylation", "nfkb", "sxr", "osteoclast_apoptosis")
-
-
-COVARIATES = {"age": "year", "menopause_age": "year", "intake_k1": "ug/day", "intake_mk7": "ug/day",
-              "natto": "g/week", "body_weight": "kg", "warfarin_dose": "mg/day"}
-
-
 class Population(_Strict):
     """size and seed; optional covariate distributions ({uniform: [low, high]} or {normal: [mean, sd]},
-    quantities with units) and correlations between the log-normal etas ({"kel_mk7,f_abs_mk7": 0.4})."""
+    quantities with units) and correlations between the log-normal etas ({"kel_mk7,f_abs_mk7": 0.4}).
+    Which covariates and parameters exist is checked by the scenario, against its species model."""
 
     size: int = Field(ge=1, le=MAX_POPULATION)
     seed: int = 0
@@ -225,16 +90,11 @@ class Population(_Strict):
     @classmethod
     def _covariates(cls, v: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, list[Any]]]:
         for name, dist in v.items():
-            if name not in COVARIATES:
-                raise ValueError(f"@covariates: unknown covariate {name!r} (known: {', '.join(COVARIATES)})")
             if len(dist) != 1 or next(iter(dist)) not in ("uniform", "normal"):
                 raise ValueError(f"@covariates: {name} needs one of uniform: [low, high] or normal: [mean, sd]")
             kind, args = next(iter(dist.items()))
             if len(args) != 2:
                 raise ValueError(f"@covariates: {name}: {kind} takes two quantities")
-            a, b = (quantity(x, COVARIATES[name], name) for x in args)
-            if (kind == "uniform" and not a <= b) or (kind == "normal" and b < 0) or min(a, b) < 0:
-                raise ValueError(f"@covariates: {name}: {kind} {args} is not a valid distribution")
         return v
 
     @field_validator("correlations")
@@ -245,20 +105,44 @@ class Population(_Strict):
                 raise ValueError(f"@correlations: {pair!r}: give 'parameter,parameter' with -1 < rho < 1")
         return v
 
-    def covariate(self, name: str) -> tuple[str, float, float] | None:
-        """(kind, a, b) in the covariate's unit, or None."""
+    def covariate(self, name: str, unit: str) -> tuple[str, float, float] | None:
+        """(kind, a, b) in `unit`, or None when the covariate is not given."""
         if name not in self.covariates:
             return None
         kind, args = next(iter(self.covariates[name].items()))
-        a, b = (quantity(x, COVARIATES[name], name) for x in args)
+        a, b = (quantity(x, unit, name) for x in args)
         return kind, a, b
+
+    def check(self, model: Model) -> None:
+        """Covariates and correlations against the species model (raises ValueError('@field: reason'))."""
+        from osteoqsp.model.parameters import variability
+
+        known = {c.name: c for c in model.covariates}
+        for name in self.covariates:
+            if name not in known:
+                raise ValueError(f"@population.covariates: unknown covariate {name!r} (known: {', '.join(known)})")
+            kind, args = next(iter(self.covariates[name].items()))
+            try:
+                spec = self.covariate(name, known[name].unit)
+            except ValueError as exc:
+                raise ValueError(f"@population.covariates: {name}: {exc}") from None
+            assert spec is not None
+            _, a, b = spec
+            if (kind == "uniform" and not a <= b) or (kind == "normal" and b < 0) or min(a, b) < 0:
+                raise ValueError(f"@population.covariates: {name}: {kind} {args} is not a valid distribution")
+        varied = sorted(variability())
+        for pair in self.correlations:
+            unknown = [x.strip() for x in pair.split(",") if x.strip() not in varied]
+            if unknown:
+                raise ValueError(f"@population.correlations: {pair!r}: {unknown[0]!r} is not a parameter of the "
+                                 f"variability table (known: {', '.join(varied)})")
 
 
 class Scenario(_Strict):
     _source: str = PrivateAttr(default="scenario")
     name: str = "scenario"
     species: Literal["human", "rat"] = "human"
-    subject: Subject = Subject()
+    subject: SubjectSpec = SubjectSpec()
     intake: list[Intake] = []
     pathways: dict[str, bool] = {}
     parameters: dict[str, str | float] = {}
@@ -277,9 +161,7 @@ class Scenario(_Strict):
         if not isinstance(v, dict):
             raise ValueError("must map pathway names to on/off")
         out = {}
-        for k, x in v.items():
-            if k not in PATHWAY_NAMES:
-                raise ValueError(f"unknown pathway {k!r} (known: {', '.join(PATHWAY_NAMES)})")
+        for k, x in v.items():  # which pathways exist: checked against the species model in _check
             if isinstance(x, str):
                 if x.lower() not in ("on", "off"):
                     raise ValueError(f"{k} must be on or off")
@@ -295,6 +177,8 @@ class Scenario(_Strict):
             raise ValueError("save_every must be above 0 and at most the duration")
         if self.save_every is not None and self.duration / self.save_every > 2_000_000:
             raise ValueError("save_every gives more than 2,000,000 output times")
+        model = vocabulary(self.species)
+        self._check_vocabulary(model)
         s = self.subject
         if self.species == "human":
             if s.age is None:
@@ -309,20 +193,59 @@ class Scenario(_Strict):
             if s.ovariectomy is not None and s.sex == "male":
                 raise ValueError("subject.ovariectomy given for a male rat")
         for i, item in enumerate(self.intake):
-            if item.diet is not None and self.species != "rat":
+            if isinstance(item, RatDiet) and self.species != "rat":
                 raise ValueError(f"intake[{i}]: diets per 100 g are for rats; give humans doses or foods")
             if item.start >= self.duration:
                 raise ValueError(f"intake[{i}]: start is at or after the end of the scenario")
-        if self.population is not None and "warfarin_dose" in self.population.covariates \
-                and self.warfarin_mg_per_day() == 0:
-            raise ValueError("population.covariates.warfarin_dose: the scenario needs a repeated warfarin "
-                             "intake (agent: warfarin, every: ...) whose daily dose the covariate sets")
+        if self.population is not None:
+            self.population.check(model)
+            for c in model.covariates:
+                agent = c.scales_doses_of
+                if agent is not None and c.name in self.population.covariates and self.daily_dose(agent) == 0:
+                    raise ValueError(f"population.covariates.{c.name}: the scenario needs a repeated {agent} "
+                                     f"intake (agent: {agent}, every: ...) whose daily dose the covariate sets")
         return self
 
-    def warfarin_mg_per_day(self) -> float:
-        """The scenario's repeated warfarin intake in mg/day (0 without one)."""
-        return sum(quantity(i.dose, "mg", "dose") / i.every for i in self.intake
-                   if i.agent == "warfarin" and i.every is not None)
+    def _check_vocabulary(self, model: Model) -> None:
+        """Agents, foods, diet vitamers and pathways against the species model."""
+        from osteoqsp.model import food_table
+
+        agents = {d.agent: d for d in model.dose_targets}
+        foods = food_table()
+        diets = {d.agent for d in model.diets}
+        for i, item in enumerate(self.intake):
+            at = f"@intake[{i}]"
+            if isinstance(item, AgentDose):
+                target = agents.get(item.agent)
+                if target is None:
+                    raise ValueError(f"{at}.agent: unknown agent {item.agent!r} (known: {', '.join(agents)})")
+                if item.dose is None:
+                    raise ValueError(f"{at}: agent {item.agent} needs a dose, e.g. '180 {target.dose_unit}'")
+                try:
+                    d = quantity(item.dose, target.dose_unit, "dose")
+                except ValueError as exc:
+                    raise ValueError(f"{at}.dose: {exc}") from None
+                if d <= 0:
+                    raise ValueError(f"{at}.dose: {item.dose!r} must be positive")
+                if d > target.max_dose:
+                    raise ValueError(f"{at}.dose: {item.dose!r} is absurd for {item.agent} (more than "
+                                     f"{target.max_dose:g} {target.dose_unit} at once)")
+            elif isinstance(item, FoodServing) and item.food not in foods:
+                raise ValueError(f"{at}.food: unknown food {item.food!r} (known: {', '.join(foods)})")
+            elif isinstance(item, RatDiet):
+                for vit in item.diet:
+                    if vit not in diets:
+                        raise ValueError(f"{at}.diet: unknown diet vitamer {vit!r} (known: {', '.join(diets)})")
+        switches = [w.name for w in model.switches]
+        for k in self.pathways:
+            if k not in switches:
+                raise ValueError(f"@pathways: unknown pathway {k!r} (known: {', '.join(switches)})")
+
+    def daily_dose(self, agent: str) -> float:
+        """The scenario's repeated intake of `agent`, in its dose unit per day (0 without one)."""
+        unit = next(d.dose_unit for d in vocabulary(self.species).dose_targets if d.agent == agent)
+        return sum(quantity(i.dose, unit, "dose") / i.every for i in self.intake
+                   if isinstance(i, AgentDose) and i.agent == agent and i.every is not None)
 
     # ---- reading ----
     @classmethod
@@ -338,7 +261,8 @@ class Scenario(_Strict):
         except ValidationError as exc:
             errors = exc.errors()
             err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-            loc = ".".join(str(x) if not isinstance(x, int) else f"[{x}]" for x in err["loc"]).replace(".[", "[")
+            parts = [x for x in err["loc"] if x not in TAGS]  # the intake shapes are not fields
+            loc = ".".join(str(x) if not isinstance(x, int) else f"[{x}]" for x in parts).replace(".[", "[")
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "missing":
                 msg = "is required"
@@ -367,10 +291,12 @@ class Scenario(_Strict):
         for key, unit in units.items():
             if key in data["subject"]:
                 data["subject"][key] = f"{data['subject'][key]!r} {unit}"
-        for item in data["intake"]:
+        for k, item in enumerate(data["intake"]):
             for key in ("every", "start", "stop"):
                 if key in item:
                     item[key] = f"{item[key]!r} day"
+            first = [key for key in ("agent", "food", "diet", "dose", "amount") if key in item]
+            data["intake"][k] = {**{key: item[key] for key in first}, **item}
         for key in ("duration", "save_every"):
             if key in data:
                 data[key] = f"{data[key]!r} day"
@@ -388,17 +314,9 @@ class Scenario(_Strict):
         return t
 
 
-@dataclass(frozen=True)
-class DoseEvent:
-    time: float  # day
-    state: str
-    amount: float  # in the state's unit
-    agent: str
-    label: str
-
-
-def subject_parameters(sc: Scenario, table_value) -> dict[str, float]:
+def subject_parameters(sc: Scenario, table_value) -> dict[str, float]:  # noqa: ANN001 (table_value(name, unit))
     """Scenario -> parameter values (model units) that differ from the species table."""
+    model = vocabulary(sc.species)
     s = sc.subject
     out: dict[str, float] = {"ageing": 1.0 if s.ageing else 0.0}
     if s.age is not None:
@@ -415,60 +333,36 @@ def subject_parameters(sc: Scenario, table_value) -> dict[str, float]:
         out["ovariectomised"] = 0.0 if s.ovariectomy is None else 1.0
         if s.ovariectomy is not None:
             out["ovx_day"] = s.ovariectomy
+    switch = {w.name: w.parameter for w in model.switches}
     for name, on in sc.pathways.items():
-        out[f"sw_{name}"] = 1.0 if on else 0.0
+        out[switch[name]] = 1.0 if on else 0.0
+    diet_parameter = {d.agent: d.parameter for d in model.diets}
     for item in sc.intake:
-        if item.diet is not None:
+        if isinstance(item, RatDiet):
             food = table_value("food_intake", "g/day")
             for vit, content in item.diet.items():
-                key = f"diet_{VITAMER_PARAM[vit]}"
+                key = diet_parameter[vit]
                 out[key] = out.get(key, 0.0) + diet_content(content) * food / 100.0
     return out
 
 
-def dose_events(sc: Scenario, targets: dict[str, tuple[str, float]]) -> list[DoseEvent]:
-    """Every administration as (time, state, amount). targets: agent -> (state, factor per dose unit)."""
+def dose_events(sc: Scenario, model: Model) -> list[DoseEvent]:
+    """Every administration of an agent or a food as (time, state, amount in the state's unit), in time order."""
+    from osteoqsp.model import food_table
+
+    targets = {d.agent: d for d in model.dose_targets}
     events: list[DoseEvent] = []
-    for i, item in enumerate(sc.intake):
-        if item.diet is not None:
+    for item in sc.intake:
+        if isinstance(item, AgentDose):
+            target = targets[item.agent]
+            amount = quantity(item.dose, target.dose_unit, "dose")
+        elif isinstance(item, FoodServing):
+            food = food_table()[item.food]
+            target = targets[food.vitamer]
+            amount = food.dose_ug(item.grams)
+        else:
             continue
-        if item.agent is not None:
-            agent = item.agent
-            amount = quantity(item.dose, AGENT_UNITS[agent], "dose")
-            label = f"{agent} {item.dose}"
-        else:
-            food = food_table()[item.food]  # type: ignore[index]
-            agent = food.vitamer
-            grams = quantity(item.amount, "g", "amount")
-            amount = grams * food.content_ug_per_100g / 100.0 * food.relative_bioavailability
-            label = f"{item.food} {item.amount}"
-        state, factor = targets[agent]
-        end = sc.duration if item.stop is None else min(item.stop, sc.duration)
-        if item.every is None:
-            times = [item.start]
-        else:
-            n = int(math.floor((end - item.start) / item.every - 1e-9)) + 1
-            times = [item.start + k * item.every for k in range(max(n, 0))]
-            times = [t for t in times if t < end]
-        events += [DoseEvent(t, state, amount * factor, agent, label) for t in times]
+        events += [DoseEvent(t, target.state, amount * target.factor, target.agent, item.label())
+                   for t in item.times(sc.duration)]
     events.sort(key=lambda e: e.time)
     return events
-
-
-def convert_override(name: str, value: str | float, unit: str, source: str = "scenario") -> float:
-    """A `parameters:` entry in the model unit; every model parameter is finite and not negative."""
-    if isinstance(value, bool):
-        raise ScenarioError(f"{source}: parameters.{name}: {value!r} is not a number")
-    if isinstance(value, (int, float)):
-        if unit not in ("1", ""):
-            raise ScenarioError(f"{source}: parameters.{name}: {value!r} has no unit (model unit is {unit})")
-        out = float(value)
-    else:
-        try:
-            q = UREG.Quantity(str(value))
-            out = convert(float(q.magnitude), f"{q.units}", unit)
-        except Exception:
-            raise ScenarioError(f"{source}: parameters.{name}: {value!r} is not a quantity in {unit}") from None
-    if not math.isfinite(out) or out < 0:
-        raise ScenarioError(f"{source}: parameters.{name}: {value!r} must be finite and not negative")
-    return out

@@ -6,27 +6,15 @@ import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 
-from osteoqsp.engine import SolveError, SteadyStateError
+from osteoqsp.errors import ScenarioError, SolveError, SteadyStateError
 from osteoqsp.runs.files import staged_folder
-from osteoqsp.runs.scenario import Scenario, ScenarioError
+from osteoqsp.runs.library import load_scenario, scenario_names, trial_path
 
 
 class UserError(Exception):
     pass
-
-
-def _load(path: str) -> Scenario:
-    p = Path(path)
-    if p.is_dir():
-        raise UserError(f"{p}: is a folder, not a scenario file")
-    if not p.exists():
-        builtin = resources.files("osteoqsp").joinpath("scenarios", f"{path}.yaml")
-        if builtin.is_file():
-            return Scenario.from_yaml(Path(str(builtin)))
-    return Scenario.from_yaml(p)
 
 
 @contextmanager
@@ -39,15 +27,6 @@ def _status(text: str) -> Iterator[None]:
 
     with Console(stderr=True).status(text):
         yield
-
-
-def builtin_scenarios() -> dict[str, str]:
-    out = {}
-    for f in sorted(resources.files("osteoqsp").joinpath("scenarios").iterdir(), key=lambda x: x.name):
-        if f.name.endswith(".yaml"):
-            first = f.read_text().splitlines()[0]
-            out[f.name[:-5]] = first.removeprefix("# built-in scenario:").strip()
-    return out
 
 
 def _settings(args: argparse.Namespace, population: bool = False):  # noqa: ANN202
@@ -65,18 +44,17 @@ def _settings(args: argparse.Namespace, population: bool = False):  # noqa: ANN2
 def cmd_simulate(args: argparse.Namespace) -> int:
     from osteoqsp import simulate
 
-    scenario = _load(args.scenario)
+    scenario = load_scenario(args.scenario)
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a folder")
     if out.exists() and any(out.iterdir()) and not args.force:
         raise UserError(f"{out}: exists and is not empty (use --force to replace it)")
     if scenario.population is not None:
-        from osteoqsp.runs.population import run_population
+        from osteoqsp.runs.population import simulate_population
 
-        pop = run_population(scenario, out, resume=args.resume, dask=args.dask,
-                             settings=_settings(args, population=True))
-        assert pop is not None
+        pop = simulate_population(scenario, out, resume=args.resume, dask=args.dask,
+                                  settings=_settings(args, population=True))
         print(f"{scenario.name}: {pop.n_subjects} subjects ({len(pop.failures)} failed) x {len(pop.time_day)} "
               f"time points in {pop.wall_s:.1f} s -> {out}/timecourse.parquet, summary.csv, run.json, figures/")
         return 0
@@ -90,19 +68,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    for name, doc in builtin_scenarios().items():
+    for name, doc in scenario_names().items():
         print(f"{name:30s} {doc}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from osteoqsp.interop.sbml import write_sbml
+    from osteoqsp.runs.scenario import Scenario
 
     if args.format == "petab":
         return _export_petab(args)
     if args.format != "sbml":
         raise UserError(f"export: unknown format {args.format!r} (known: sbml, petab)")
-    scenario = _load(args.scenario) if args.scenario else Scenario.from_dict(
+    scenario = load_scenario(args.scenario) if args.scenario else Scenario.from_dict(
         {"name": "typical-woman-58", "species": "human",
          "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"}, "duration": "1 year"})
     path = write_sbml(scenario, args.output)
@@ -133,13 +112,7 @@ def _export_petab(args: argparse.Namespace) -> int:
 def cmd_trial(args: argparse.Namespace) -> int:
     from osteoqsp.analyses.trial import Trial, run_trial
 
-    path = Path(args.trial)
-    builtin = resources.files("osteoqsp").joinpath("trials", f"{args.trial}.yaml")
-    if not path.exists() and builtin.is_file():
-        path = Path(str(builtin))
-    if path.is_dir():
-        raise UserError(f"{path}: is a folder, not a trial file")
-    trial = Trial.from_yaml(path)
+    trial = Trial.from_yaml(trial_path(args.trial))
     out = Path(args.output)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not args.force)):
         raise UserError(f"{out}: exists (use --force to replace a folder)")
@@ -153,7 +126,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
 def cmd_attribution(args: argparse.Namespace) -> int:
     from osteoqsp.analyses.attribution import attribution, plot_attribution
 
-    scenario = _load(args.scenario)
+    scenario = load_scenario(args.scenario)
     if scenario.population is not None:
         raise UserError("attribution runs one typical subject: remove the population field")
     endpoints = tuple(args.endpoints.split(","))
@@ -171,7 +144,7 @@ def cmd_attribution(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from osteoqsp.analyses.sensitivity import plot_sensitivity, sensitivity
 
-    scenario = _load(args.scenario)
+    scenario = load_scenario(args.scenario)
     if scenario.population is not None:
         raise UserError("sensitivity varies the parameters itself: remove the population field")
     params = args.parameters.split(",") if args.parameters else None
@@ -281,7 +254,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from osteoqsp.analyses.evidence import study_figures, validate
+    from osteoqsp.analyses.evidence import overview_figure, study_figures, validate
 
     with _status("simulating the study scenarios"):
         comparisons, missing = validate()
@@ -307,34 +280,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 w.writerow(["target", "study", "endpoint", "value", "unit"])
                 for row in missing:
                     w.writerow([row["target"], row["study"], row["endpoint"], row["value"], row["unit"]])
-            _validation_figure(comparisons, tmp / "validation.png")
+            overview_figure(comparisons, tmp / "validation.png")
             study_figures(comparisons, tmp / "figures")
         print(f"-> {args.output}/validation.csv, not_compared.csv, validation.png, figures/<study>.png")
     return 0
-
-
-def _validation_figure(comparisons: list, path: Path) -> None:  # type: ignore[type-arg]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(comparisons)
-    fig, ax = plt.subplots(figsize=(9, 0.32 * n + 1.5))
-    for i, c in enumerate(comparisons):
-        scale = max(abs(c.observed), abs(c.low), abs(c.high), 1e-12)
-        lo, hi, obs, sim = (x / scale for x in (c.low, c.high, c.observed, c.simulated))
-        ax.plot([lo, hi], [i, i], color="0.6", lw=4, solid_capstyle="butt")
-        ax.plot(obs, i, "o", color="black", ms=4)
-        ax.plot(sim, i, "D", color="tab:blue" if c.inside else "tab:red", ms=5)
-    ax.set_yticks(range(n), [f"{c.target} {c.study[:18]}: {c.endpoint[:30]}" for c in comparisons], fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel("value / largest |observed or bound|\ngrey: interval, dot: observed, "
-                  "diamond: simulated (red: outside)")
-    ax.grid(alpha=0.3, axis="x")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ concentrations in nM or pM, cells in pM (Pivonka 2008), everything else dimensio
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -68,12 +69,43 @@ class Observable:
 
 @dataclass(frozen=True)
 class DoseTarget:
-    """Where an oral dose of an agent goes, and the factor turning the dosed unit into the state's unit."""
+    """Where a dose of an agent goes, the factor turning the dosed unit into the state's unit, and the
+    largest dose (in dose_unit) that is not absurd for one administration."""
 
     agent: str
     state: str
     dose_unit: str
     factor: float
+    max_dose: float
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A mechanism a user can switch off: its switch parameter is 1 (on) or 0 (off)."""
+
+    name: str
+    parameter: str
+
+
+@dataclass(frozen=True)
+class DietTarget:
+    """A diet given as content per amount of food (rats): `parameter` (per day) = content x daily food intake."""
+
+    agent: str
+    parameter: str
+
+
+@dataclass(frozen=True)
+class Covariate:
+    """A characteristic that varies between the subjects of a population, drawn in `unit`. `update` turns a
+    drawn value into parameter values (given the subject's values so far); or `scales_doses_of` names an
+    agent whose daily dose the covariate is, scaling each subject's doses of it."""
+
+    name: str
+    unit: str
+    description: str
+    update: Callable[[Mapping[str, float], float], dict[str, float]] | None = None
+    scales_doses_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +120,9 @@ class Model:
     observables: tuple[Observable, ...]
     dose_targets: tuple[DoseTarget, ...]
     layer_of: dict[str, str]  # name of a state, let, flux or observable -> layer that declared it
+    switches: tuple[Switch, ...] = ()
+    diets: tuple[DietTarget, ...] = ()
+    covariates: tuple[Covariate, ...] = ()
 
     @property
     def state_names(self) -> list[str]:
@@ -133,6 +168,9 @@ class ModelBuilder:
     _refs: list[Reference] = field(default_factory=list)
     _obs: list[Observable] = field(default_factory=list)
     _doses: list[DoseTarget] = field(default_factory=list)
+    _switches: list[Switch] = field(default_factory=list)
+    _diets: list[DietTarget] = field(default_factory=list)
+    _covariates: list[Covariate] = field(default_factory=list)
     _layer: str = ""
     _layer_of: dict[str, str] = field(default_factory=dict)
     _names: set[str] = field(default_factory=set)
@@ -187,8 +225,23 @@ class ModelBuilder:
         self._obs.append(Observable(name, sp.sympify(expr), unit, description))
         self._claim("obs_" + name)
 
-    def dose_target(self, agent: str, state: sp.Symbol, dose_unit: str, factor: float) -> None:
-        self._doses.append(DoseTarget(agent, state.name, dose_unit, float(factor)))
+    def dose_target(self, agent: str, state: sp.Symbol, dose_unit: str, factor: float, max_dose: float) -> None:
+        self._doses.append(DoseTarget(agent, state.name, dose_unit, float(factor), float(max_dose)))
+
+    def switch(self, name: str) -> sp.Symbol:
+        """A switchable mechanism; returns its switch parameter sw_<name> (from the parameter table)."""
+        self._switches.append(Switch(name, f"sw_{name}"))
+        return self.p(f"sw_{name}", "1")
+
+    def diet(self, agent: str, parameter: sp.Symbol) -> None:
+        self._diets.append(DietTarget(agent, parameter.name))
+
+    def covariate(self, name: str, unit: str, description: str,
+                  update: Callable[[Mapping[str, float], float], dict[str, float]] | None = None,
+                  scales_doses_of: str | None = None) -> None:
+        if (update is None) == (scales_doses_of is None):
+            raise ValueError(f"covariate {name}: give exactly one of update or scales_doses_of")
+        self._covariates.append(Covariate(name, unit, description, update, scales_doses_of))
 
     def build(self) -> Model:
         known = {str(TIME)} | set(self._params) | {r.name for r in self._refs}
@@ -209,10 +262,14 @@ class ModelBuilder:
             used = {str(s) for s in x.expr.free_symbols} & acc
             if used:
                 raise ValueError(f"{x.name} reads accumulator state(s) {sorted(used)}")
+        agents = {d.agent for d in self._doses}
+        for c in self._covariates:
+            if c.scales_doses_of is not None and c.scales_doses_of not in agents:
+                raise ValueError(f"covariate {c.name} scales the doses of {c.scales_doses_of}, not a dosed agent")
         return Model(self.species, tuple(self._states), tuple(self._params), dict(self._params),
                      tuple(self._lets),
                      tuple(self._fluxes), tuple(self._refs), tuple(self._obs), tuple(self._doses),
-                     dict(self._layer_of))
+                     dict(self._layer_of), tuple(self._switches), tuple(self._diets), tuple(self._covariates))
 
 
 def _check_defined(name: str, expr: sp.Expr, known: set[str]) -> None:

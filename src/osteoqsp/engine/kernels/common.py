@@ -1,0 +1,42 @@
+"""Shared by the integrators: the scaled error norm, the step-size factor, the event record."""
+
+# ruff: noqa: F821  (this text is appended to a generated module: see kernels/__init__.py)
+import math as _math
+
+import numpy as _np
+from numba import njit as _njit
+
+# One bolus event: at `time` add `amount` to the state of index `state`. A subject's events are a 1-d array
+# of these records in time order; a batch's, a 2-d array padded per subject with a count per row.
+EVENT = _np.dtype([("time", _np.float64), ("state", _np.int64), ("amount", _np.float64)])
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _norm(err, y0, y1, rtol, atol):
+    acc = 0.0
+    n = err.shape[0]
+    for i in range(n):
+        sc = atol + rtol * max(abs(y0[i]), abs(y1[i]))
+        acc += (err[i] / sc) ** 2
+    return _math.sqrt(acc / max(n, 1))
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _control(e, h, t, expo):
+    """The step-size controller of dopri5 and rodas4 (an I controller: the error's exponent expo = 1/(q+1)
+    for an estimate of order q): whether the step with scaled error norm e is accepted, the next step size,
+    and False when a rejected step would fall below 1e-14 x max(1, |t|)."""
+    h_next = h * _step_factor(e, expo)
+    if not e <= 1.0:  # rejected (or not finite): retry with a smaller step
+        return False, h_next, h_next >= 1e-14 * max(1.0, abs(t))
+    return True, h_next, True
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _step_factor(e, expo):
+    """Step-size factor from the scaled error norm e of a method whose error is O(h^(1/expo))."""
+    if not _math.isfinite(e):
+        return 0.1
+    if e == 0.0:
+        return 5.0
+    return min(5.0, max(0.2, 0.9 * e ** (-expo)))

@@ -1,0 +1,138 @@
+"""Burn-in in compiled code: the steady state at a frozen time by pseudo-transient continuation and Newton
+on the free states (accumulators held at zero), the derived "steady" parameters set from it and the solve
+repeated so that states normalised by them settle at exactly 1; then the history up to t = 0 by Rodas4 and
+the derived "start" parameters."""
+
+# ruff: noqa: F821  (this text is appended to a generated module: see kernels/__init__.py)
+import math as _math
+
+import numpy as _np
+from numba import njit as _njit
+from numba import prange as _prange
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _newton_steady(y, p, t, free, tol, max_iter):
+    """Solve rhs(t, y, p) = 0 for the free entries of y, in place; True when converged."""
+    n = y.shape[0]
+    idx = _np.flatnonzero(free)
+    m = idx.shape[0]
+    f = _np.empty(n)
+    jm = _np.empty((n, n))
+    a = _np.empty((m, m))
+    piv = _np.empty(m, dtype=_np.int64)
+    lu_ptr = _np.empty(2 * m + 1, dtype=_np.int64)
+    lu_idx = _np.empty(m * m, dtype=_np.int64)
+    dx = _np.empty(m)
+    r = _np.empty(m)
+    r_new = _np.empty(m)
+    y_new = y.copy()
+    eps = 2.220446049250313e-16
+    dt = 1e-2
+    rhs(t, y, p, f)
+    for i in range(m):
+        r[i] = f[idx[i]]
+    for _ in range(max_iter):
+        jac(t, y, p, jm)
+        for i in range(m):
+            for j in range(m):
+                a[i, j] = -jm[idx[i], idx[j]]
+            a[i, i] += 1.0 / dt
+        if not _lu(a, piv):
+            dt *= 0.1
+            continue
+        _lu_pattern(a, lu_ptr, lu_idx)
+        for i in range(m):
+            dx[i] = r[i]
+        _lu_solve(a, piv, dx, lu_ptr, lu_idx)
+        step = 1.0
+        for i in range(m):  # keep positive quantities positive (fraction to the boundary)
+            yi = y[idx[i]]
+            if yi > 0 and yi + dx[i] < 0:
+                step = min(step, 0.9 * yi / -dx[i])
+        for i in range(n):
+            y_new[i] = y[i]
+        for i in range(m):
+            y_new[idx[i]] += step * dx[i]
+        rhs(t, y_new, p, f)
+        ok = True
+        old = 0.0
+        new = 0.0
+        for i in range(m):
+            r_new[i] = f[idx[i]]
+            if not _math.isfinite(r_new[i]):
+                ok = False
+            sc = max(abs(y[idx[i]]), 1e-12)
+            old += (r[i] / sc) ** 2
+            new += (r_new[i] / sc) ** 2
+        if ok and _math.sqrt(new) <= _math.sqrt(old) * 1.5:
+            for i in range(n):
+                y[i] = y_new[i]
+            for i in range(m):
+                r[i] = r_new[i]
+            dt = min(dt * 4.0, 1e12)
+        else:
+            dt *= 0.25
+            if dt < 1e-14:
+                return False
+        done = True
+        for i in range(m):  # rounding floor of each residual: fast turnover makes d/dt noisy at machine precision
+            floor = 1e3 * eps * abs(jm[idx[i], idx[i]])
+            if not abs(r[i]) / max(abs(y[idx[i]]), 1e-9) < tol + floor:
+                done = False
+                break
+        if done:
+            return True
+    return False
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _set_refs(t, y, p, n_base, ref_kind, kind):
+    out = _np.empty(ref_kind.shape[0])
+    references(t, y, p, out)
+    for j in range(ref_kind.shape[0]):
+        if ref_kind[j] == kind:
+            p[n_base + j] = out[j]
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def baseline_one(y_init, p, t_ref, free, n_base, ref_kind, rtol, atol, max_steps):
+    """Steady state at frozen time t_ref (<= 0), references (kind 0 'steady') set from it, then the history
+    from t_ref to 0 by Rodas4 and the references of kind 1 ('start'). Returns (y0, status): 0 ok, 1 no steady
+    state, 2 history failed. p is updated in place."""
+    y = y_init.copy()
+    for it in range(3):
+        if not _newton_steady(y, p, t_ref, free, 1e-11, 400):
+            return y, 1
+        if it < 2:
+            _set_refs(t_ref, y, p, n_base, ref_kind, 0)
+    for i in range(y.shape[0]):
+        if abs(y[i]) < 1e-100:
+            y[i] = 0.0  # remnants of the solve where the true steady state is zero
+    if t_ref < 0:
+        out = _np.empty((1, y.shape[0]))
+        status, _ = solve_one(y, p, t_ref, _np.zeros(1), _np.empty(0, dtype=EVENT), 0, rtol, atol, RODAS4,
+                              max_steps, max_steps, out)
+        if status >= 2:
+            return y, 2
+        for i in range(y.shape[0]):
+            y[i] = out[0, i]
+    for i in range(y.shape[0]):
+        if not free[i]:
+            y[i] = 0.0
+    _set_refs(0.0, y, p, n_base, ref_kind, 1)
+    return y, 0
+
+
+@_njit(cache=True, parallel=True, error_model="numpy")
+def baseline_batch(y_init, p, t_ref, free, n_base, ref_kind, rtol, atol, max_steps):
+    """baseline_one for many subjects (threads over subjects): p (S, P) and t_ref (S,) -> y0 (S, n), p, status."""
+    n_sub = p.shape[0]
+    y0 = _np.empty((n_sub, y_init.shape[0]))
+    p_out = p.copy()
+    status = _np.zeros(n_sub, dtype=_np.int64)
+    for s in _prange(n_sub):
+        y, st = baseline_one(y_init, p_out[s], t_ref[s], free, n_base, ref_kind, rtol, atol, max_steps)
+        y0[s] = y
+        status[s] = st
+    return y0, p_out, status

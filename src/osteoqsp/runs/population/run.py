@@ -1,0 +1,224 @@
+"""Populations run in chunks: each chunk is prepared (burn-in per subject, in compiled code), solved in one
+compiled batched call, and written to `DIR.partial/` (its long table, its observables as float32, its
+failures; the failures file last, so a chunk is complete when it exists). A run killed part-way resumes
+from the finished chunks and gives the same result. At the end the chunks are merged into DIR:
+timecourse.parquet (long: subject, time_day, observable, value), summary.csv (percentiles, computed one
+observable at a time from memory-mapped chunks, so memory does not grow with the population), run.json and
+figures. A subject whose burn-in or solve fails is reported (id, parameters, reason), counted, and left out;
+the run goes on."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from osteoqsp.engine import POPULATION_SETTINGS, SolverSettings
+from osteoqsp.runs.files import staged_folder
+from osteoqsp.runs.population.result import PERCENTILES, PopulationResult, provenance, write_figures
+from osteoqsp.runs.population.sampling import sample_subjects
+from osteoqsp.runs.scenario import Scenario
+from osteoqsp.runs.subject import engine_for, parameter_values, prepare_many
+
+MAX_SUMMARY_VALUES = 250_000_000  # subjects x times of one observable held at once for percentiles (1 GB)
+
+
+class RunStopped(Exception):
+    """A population run stopped after `max_new_chunks` chunks (as if killed): resume it with resume=True."""
+
+
+def _progress():  # noqa: ANN202
+    """A rich progress bar on a terminal; None (quiet) otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("subjects"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    transient=True)
+
+
+def _schema():  # noqa: ANN202
+    import pyarrow as pa
+
+    return pa.schema([("subject", pa.int32()), ("time_day", pa.float64()),
+                      ("observable", pa.dictionary(pa.int8(), pa.string())), ("value", pa.float64())])
+
+
+def simulate_population(scenario: Scenario, outdir: str | Path | None = None, *, chunk_size: int = 250,
+                        settings: SolverSettings | None = None, resume: bool = False,
+                        max_new_chunks: int | None = None, dask: str | None = None) -> PopulationResult:
+    """Simulate `scenario.population.size` subjects into outdir (a new temporary folder when None; see the
+    module text).
+
+    resume: reuse the finished chunks of an earlier run of the same scenario, settings and chunk size in
+    `outdir.partial/`. max_new_chunks: stop after computing that many chunks, raising RunStopped (run again
+    with resume=True to go on). dask: run the chunks on Dask: "local" starts a LocalCluster on this machine,
+    any other text is the address of a running scheduler (its workers must see outdir's folder). settings:
+    the integrator, by default POPULATION_SETTINGS (the split method at rtol 1e-6)."""
+    if scenario.population is None:
+        raise ValueError("the scenario has no population")
+    settings = settings or POPULATION_SETTINGS
+    size = scenario.population.size
+    eng = engine_for(scenario.species)
+    t_out = scenario.output_times()
+    names = list(eng.gen.observable_names)
+    if size * t_out.size > MAX_SUMMARY_VALUES:
+        raise scenario.error(f"population: {size} subjects x {t_out.size} output times is more than "
+                             f"{MAX_SUMMARY_VALUES:,} values per observable; use a coarser save_every")
+    outdir = Path(outdir) if outdir is not None else Path(tempfile.mkdtemp(prefix="osteoqsp-population-")) / "run"
+    partial = outdir.with_name(outdir.name + ".partial")
+    manifest = {"scenario": scenario.to_dict(), "chunk_size": chunk_size, "rtol": settings.rtol,
+                "atol": settings.atol, "method": settings.method, "max_steps": settings.max_steps,
+                "switch_steps": settings.switch_steps, "observables": names}
+    if partial.exists() and resume:
+        old = json.loads((partial / "manifest.json").read_text()) if (partial / "manifest.json").exists() else None
+        if old != manifest:
+            raise scenario.error(f"population: {partial} holds chunks of a different run; remove it or drop "
+                                 "--resume")
+    else:
+        if partial.exists():
+            shutil.rmtree(partial)
+        partial.mkdir(parents=True)
+        (partial / "manifest.json").write_text(json.dumps(manifest))
+    start = time.perf_counter()
+    chunks = [(k, first, min(first + chunk_size, size)) for k, first in enumerate(range(0, size, chunk_size))]
+    todo = [c for c in chunks if not (partial / f"chunk-{c[0]:06d}.json").exists()]
+    stopped = max_new_chunks is not None and len(todo) > max_new_chunks
+    todo = todo[:max_new_chunks] if max_new_chunks is not None else todo
+    jobs = [(scenario.to_dict(), settings, k, first, stop, str(partial)) for k, first, stop in todo]
+    bar = _progress()
+    try:
+        if bar is not None:
+            bar.start()
+            task = bar.add_task("subjects", total=size, completed=size - sum(b - a for _, a, b in todo))
+        for done in (_run_on_dask(jobs, dask) if dask else map(_chunk_job, jobs)):
+            if bar is not None:
+                bar.update(task, advance=done)
+    finally:
+        if bar is not None:
+            bar.stop()
+    if stopped:
+        raise RunStopped(f"stopped after {max_new_chunks} new chunk(s); the finished ones are in {partial}")
+    typical = parameter_values(scenario)
+    result = _merge(scenario, outdir, partial, len(chunks), size, t_out, names,
+                    {o.name: o.unit for o in eng.model.observables}, typical, settings,
+                    time.perf_counter() - start)
+    shutil.rmtree(partial)
+    return result
+
+
+def _run_on_dask(jobs: list[tuple], address: str):  # noqa: ANN202
+    """Yield each chunk's subject count as Dask finishes it (a LocalCluster when address is 'local')."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = LocalCluster(processes=True, threads_per_worker=1) if address == "local" else None
+    client = Client(cluster if cluster is not None else address)
+    try:
+        for future in as_completed(client.map(_chunk_job, jobs, pure=False)):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _chunk_job(job: tuple) -> int:
+    """One chunk, from plain data (so that it can run in another process): returns its subject count."""
+    data, settings, k, first, stop, partial = job
+    _run_chunk(k, np.arange(first, stop), Scenario.from_dict(data), settings, Path(partial))
+    return stop - first
+
+
+def _run_chunk(k: int, ids: np.ndarray, scenario: Scenario, settings: SolverSettings, partial: Path) -> None:
+    import pyarrow.parquet as pq
+
+    population = scenario.population
+    assert population is not None
+    eng = engine_for(scenario.species)
+    typical = parameter_values(scenario)
+    names = list(eng.gen.observable_names)
+    draws = sample_subjects(typical, ids, population.seed, population, scenario.species)
+    factors = [{agent: x / scenario.daily_dose(agent) for agent, x in d.daily_doses.items()} for d in draws]
+    # each subject's own history (its age and menopause age may be covariates) and its own doses
+    subjects = prepare_many(scenario, [d.values for d in draws], settings, factors)
+    failures: list[dict[str, Any]] = []
+    for j in np.flatnonzero(~subjects.ok):
+        reason = "no steady state found" if subjects.status[j] == 1 else "history before the scenario failed"
+        failures.append({"subject": int(ids[j]), "reason": reason, "parameters": _drawn(draws[j].values, typical)})
+    t_out = subjects.t_out
+    values = np.full((ids.size, t_out.size, len(names)), np.nan, dtype=np.float32)
+    kept = np.flatnonzero(subjects.ok)
+    if kept.size:
+        states, status, _ = eng.solve_batch(subjects.y0[kept], subjects.p[kept], t_out,
+                                            subjects.events.subset(kept), settings)
+        obs = eng.observe_batch(t_out, states, subjects.p[kept])
+        good = status < 2
+        for j in np.flatnonzero(~good):
+            failures.append({"subject": int(ids[kept[j]]), "reason": f"solver status {int(status[j])}",
+                             "parameters": _drawn(draws[kept[j]].values, typical)})
+        good_rows = kept[good]
+        values[good_rows] = obs[good].astype(np.float32)
+        pq.write_table(_long_table(ids[good_rows], t_out, names, obs[good], _schema()),
+                       partial / f"chunk-{k:06d}.parquet")
+    np.save(partial / f"chunk-{k:06d}.npy", values)
+    tmp = partial / f"chunk-{k:06d}.json.tmp"
+    tmp.write_text(json.dumps({"subjects": [int(ids[0]), int(ids[-1])], "failures": failures}))
+    os.replace(tmp, partial / f"chunk-{k:06d}.json")  # the chunk is complete once this name exists
+
+
+def _merge(scenario: Scenario, outdir: Path, partial: Path, n_chunks: int, size: int, t_out: np.ndarray,
+           names: list[str], units: dict[str, str], typical: dict[str, float], settings: SolverSettings,
+           wall_s: float) -> PopulationResult:
+    import pyarrow.parquet as pq
+
+    failures = [f for k in range(n_chunks) for f in json.loads((partial / f"chunk-{k:06d}.json").read_text())["failures"]]
+    with staged_folder(outdir) as tmp:
+        with pq.ParquetWriter(tmp / "timecourse.parquet", _schema()) as writer:
+            for k in range(n_chunks):
+                part = partial / f"chunk-{k:06d}.parquet"
+                if part.exists():
+                    writer.write_table(pq.read_table(part, schema=_schema()))
+        mmaps = [np.load(partial / f"chunk-{k:06d}.npy", mmap_mode="r") for k in range(n_chunks)]
+        frames = []
+        for j, name in enumerate(names):  # one observable at a time: memory stays at subjects x times
+            v = np.concatenate([m[:, :, j] for m in mmaps]).astype(float)
+            v = v[~np.isnan(v[:, 0])]
+            if v.shape[0] == 0:
+                continue
+            q = np.percentile(v, PERCENTILES, axis=0)
+            frames.append(pd.DataFrame({"time_day": t_out, "observable": name, "mean": v.mean(axis=0),
+                                        **{f"p{p:02d}": q[i] for i, p in enumerate(PERCENTILES)}}))
+        del mmaps
+        summary = (pd.concat(frames, ignore_index=True) if frames else
+                   pd.DataFrame(columns=["time_day", "observable", "mean"] + [f"p{p:02d}" for p in PERCENTILES]))
+        summary.to_csv(tmp / "summary.csv", index=False, float_format="%.8g")
+        result = PopulationResult(scenario, outdir, size, t_out, names, units, summary, failures, wall_s)
+        (tmp / "run.json").write_text(json.dumps(provenance(result, typical, settings), indent=2, default=float))
+        write_figures(result, tmp / "figures", tmp / "timecourse.parquet")
+    return result
+
+
+def _drawn(values: dict[str, float], typical: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in values.items() if v != typical.get(k)}
+
+
+def _long_table(ids: np.ndarray, t_out: np.ndarray, names: list[str], obs: np.ndarray, schema):  # noqa: ANN001,ANN202
+    import pyarrow as pa
+
+    n_sub, n_t, n_obs = obs.shape
+    subject = np.repeat(ids.astype(np.int32), n_t * n_obs)
+    tday = np.tile(np.repeat(t_out, n_obs), n_sub)
+    codes = np.tile(np.arange(n_obs, dtype=np.int8), n_sub * n_t)
+    observable = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(names))
+    return pa.Table.from_arrays([pa.array(subject), pa.array(tday), observable, pa.array(obs.reshape(-1))],
+                                schema=schema)
+
+
