@@ -1,7 +1,9 @@
-"""Shared fixtures: built-in scenarios are simulated once per test session."""
+"""Shared fixtures: built-in scenarios are simulated once per test session. OSTEOQSP_MUTATION in the
+environment mutates the model for the whole session (tests/mutation.py, tools/mutation_check.py)."""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +20,16 @@ def builtin(name: str) -> Scenario:
 @lru_cache(maxsize=None)
 def _run_builtin(name: str) -> Result:
     return simulate(builtin(name))
+
+
+def clear_cache() -> None:
+    _run_builtin.cache_clear()
+
+
+if os.environ.get("OSTEOQSP_MUTATION"):
+    from tests.mutation import install
+
+    install(os.environ["OSTEOQSP_MUTATION"])
 
 
 def run_builtin(name: str) -> Result:

@@ -12,9 +12,9 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "model"
 def test_model_pages_are_current():
     for name, text in pages().items():
         path = DOCS / name
-        assert path.exists(), f"{path} missing: run python -m osteoqsp.docs docs/model"
+        assert path.exists(), f"{path} missing: run python -m osteoqsp.shells.docs docs/model"
         assert path.read_text() == (text if text.endswith("\n") else text + "\n"), (
-            f"{path} is stale: run python -m osteoqsp.docs docs/model")
+            f"{path} is stale: run python -m osteoqsp.shells.docs docs/model")
 
 
 def test_every_parameter_and_state_is_on_a_page():

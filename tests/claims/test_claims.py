@@ -1,7 +1,10 @@
 """The claims of the review (SPEC section 2), one named test each, on the model as it stands.
 
 Each asserts at least the direction; where the evidence gives a number the bound is stated beside it.
-Bands that are assumptions (no number in the evidence) say so.
+Bands that are assumptions (no number in the evidence) say so. A test that can only restate an equation says
+so in its name (`..._structure`). tools/mutation_check.py switches each mechanism off or moves its key
+parameter and lists which of these tests notice (docs/mutation.md); tests/claims/test_mutations.py keeps
+the cheap part of that check in the suite.
 """
 
 from __future__ import annotations
@@ -74,6 +77,15 @@ def test_claim_C06_dose_dependent_carboxylation():
     ratio = [r.at("ucoc_ratio", 84) for r in runs]
     mgp = [r.at("dp_ucmgp", 84) for r in runs]
     assert np.all(np.diff(ratio) < 0) and np.all(np.diff(mgp) < 0)
+    # and by how much: Dalmeijer 2012 (adults 40-65, 12 weeks of 180 and 360 ug/day): dp-ucMGP -31 and -46 %,
+    # ucOC/cOC -60 and -74 % from baseline; no dispersion reported: +/- 25 % of each (the validate band)
+    observed = {("dp_ucmgp", 180): -31, ("dp_ucmgp", 360): -46, ("uc_to_c", 180): -60, ("uc_to_c", 360): -74}
+    for (name, dose), value in observed.items():
+        r = run_dict({"species": "human", "subject": {"sex": "female", "age": "52 year"}, "duration": "84 day",
+                      "intake": [{"agent": "MK-7", "dose": f"{dose} ug", "every": "1 day"}]})
+        y = r["ucoc"] / r["coc"] if name == "uc_to_c" else r[name]
+        change = 100 * (y[-1] / y[0] - 1)
+        assert 1.25 * value <= change <= 0.75 * value, (name, dose, change)
 
 
 def test_claim_C07_children_45ug():
@@ -83,14 +95,13 @@ def test_claim_C07_children_45ug():
     assert r["ucoc_ratio"][-1] < r["ucoc_ratio"][0]
 
 
-@pytest.mark.parametrize("age", [25, 45, 65, 80])
-def test_claim_C08_japanese_diet_ordering(age):
+def test_claim_C08_japanese_diet_ordering():
+    """One age stands for all: the model's only age effect on the vitamers is one absorption factor that scales
+    K1, MK-4 and MK-7 alike, so the ordering cannot differ between age groups (Tsugawa 2006's 'all ages' is not
+    a separate test here)."""
     # Japanese women's intake (Kamao 2007): 230 ug/day total vitamin K; K1 67.7 %, MK-4 7.3 %, MK-7 24.9 %
-    subject = {"sex": "female", "age": f"{age} year"}
-    if age > 55:
-        subject["menopause_age"] = "51 year"
-    r = run_dict({"species": "human", "subject": subject, "duration": "1 day"},
-                 intake_k1=156.0, intake_mk4=17.0, intake_mk7=57.0)
+    r = run_dict({"species": "human", "subject": {"sex": "female", "age": "60 year", "menopause_age": "51 year"},
+                  "duration": "1 day"}, intake_k1=156.0, intake_mk4=17.0, intake_mk7=57.0)
     assert r["mk7_serum"][0] > r["k1_serum"][0] > r["mk4_serum"][0]
 
 
@@ -137,16 +148,21 @@ def _invitro(conc_nm, **sw):
                      "save_every": "1 day"}, invitro_mk7=conc_nm, **sw)
 
 
-def test_claim_C13_formation_markers_need_protein_synthesis():
-    on = _invitro(1000.0)
-    off = _invitro(1000.0, sw_sxr=0.0)
-    assert on.at("alp", 7) > 1.01 and on.at("oc_total", 7) > on.at("oc_total", 0)
-    # per osteoblast (ALP / osteoblasts) the rise is protein synthesis: gone with pathway 3 off
-    assert on.at("alp", 7) / on.at("osteoblasts", 7) > 1.01
-    assert off.at("alp", 7) / off.at("osteoblasts", 7) == pytest.approx(1.0, abs=1e-12)
+def test_claim_C13_formation_markers_rise_in_culture():
+    """MK-7 at 1e-6 and 1e-5 M raises ALP activity and protein (osteocalcin) per osteoblast 'significantly'
+    (Yamaguchi, seed review refs 23, 33), and less at 1e-8 M. 'Significant' in a culture assay is taken as at
+    least 10 % (assumed band; the review gives no magnitude)."""
+    per_cell = {c: _invitro(c) for c in (10.0, 1000.0, 10000.0)}
+    alp = {c: r.at("alp", 7) / r.at("osteoblasts", 7) for c, r in per_cell.items()}
+    oc = {c: r.at("oc_total", 7) / r.at("oc_total", 0) for c, r in per_cell.items()}
+    for c in (1000.0, 10000.0):
+        assert alp[c] >= 1.10 and oc[c] > 1.0, c
+    assert alp[10.0] < alp[1000.0] < alp[10000.0]
 
 
-def test_claim_C14_osteoblast_gene_expression_rises():
+def test_claim_C14_osteoblast_gene_expression_rises_structure():
+    """What this checks is structure: the model writes OC, OPG, RANKL and RANK expression as multiplied by the
+    SXR term, so they rise whenever pathway 3 acts (the review gives no magnitudes)."""
     r = _invitro(1000.0)
     before, after = lets_at(r, 0), lets_at(r, 7)
     cells = {"opg_production": "OBa", "rankl_capacity": "OBp"}  # expression per osteoblast-lineage cell
@@ -162,19 +178,40 @@ def test_claim_C15_osteoclastogenesis_falls_with_concentration():
     assert formation[0] < 1 and np.all(np.diff(formation) < 0)
 
 
-def test_claim_C16_mature_osteoclast_apoptosis():
-    on, off = _invitro(1000.0), _invitro(1000.0, sw_osteoclast_apoptosis=0.0)
-    assert lets_at(on, 7)["oc_apoptosis_factor"] > 1.0  # shorter lifespan = 1 / (apoptosis rate)
-    assert lets_at(off, 7)["oc_apoptosis_factor"] == 1.0
+def test_claim_C16_mature_osteoclasts_fall_by_apoptosis():
+    """MK-7 decreases the number of mature osteoclasts by inducing apoptosis (seed review ref 37): with the
+    other pathways off, a week of 1e-6 M lowers the active osteoclasts by at least 5 % (assumed band: a
+    decrease a culture count can show; no magnitude in the review)."""
+    only = {"sw_carboxylation": 0.0, "sw_nfkb": 0.0, "sw_sxr": 0.0}
+    on, none = _invitro(1000.0, **only), _invitro(0.0, **only)
+    assert on.at("osteoclasts", 7) <= 0.95 * none.at("osteoclasts", 7)
 
 
-def test_claim_C17_nfkb_suppressed_both_lineages_without_carboxylation():
-    for r in (_invitro(1000.0), _invitro(1000.0, sw_carboxylation=0.0)):
-        assert r.at("nfkb", 7) < 0.99 and r.at("nfkb_osteoblast", 7) < 0.99
+def test_claim_C17_nfkb_suppressed_in_both_lineages():
+    """NF-kB falls in osteoclast precursors and osteoblasts. That this is carboxylation-independent holds by
+    construction (see the structure test below), so it is not tested here by switching carboxylation off."""
+    r = _invitro(1000.0)
+    assert r.at("nfkb", 7) < 0.99 and r.at("nfkb_osteoblast", 7) < 0.99
     # TNF-alpha-depressed differentiation is restored: with inflammation, MK-7 raises OBp -> OBa flux
-    inflamed = _invitro(1000.0, tnf_alpha=2.0, sw_carboxylation=0.0)
-    control = _invitro(0.0, tnf_alpha=2.0)
+    inflamed = _invitro(1000.0, tnf_alpha=2.0, sw_sxr=0.0)  # SXR off: the rise is NF-kB's, not protein synthesis
+    control = _invitro(0.0, tnf_alpha=2.0, sw_sxr=0.0)
     assert lets_at(inflamed, 7)["obp_differentiation"] > lets_at(control, 7)["obp_differentiation"]
+
+
+def test_claim_C17_nfkb_route_reads_no_carboxylation_structure():
+    """Structure: the NF-kB suppression is declared from the MK-7 exposure at bone alone; nothing of the vitamin
+    K cycle layer (carboxylation states and quantities) enters it."""
+    from osteoqsp.model import build_model
+
+    model = build_model("human")
+    expr = next(x.expr for x in model.lets if x.name == "nfkb_suppression")
+    names = {str(s) for s in expr.free_symbols}
+    lets = {x.name: x for x in model.lets}
+    while names & set(lets):  # substitute lets down to states and parameters
+        name = next(iter(names & set(lets)))
+        names = (names - {name}) | {str(s) for s in lets[name].expr.free_symbols}
+    cycle = {n for n, layer in model.layer_of.items() if layer == "vitamin_k_cycle"} - set(model.parameters)
+    assert names and not names & cycle, names & cycle
 
 
 def test_claim_C18_ovx_rat_77_days():
@@ -204,7 +241,11 @@ def test_claim_C20_zinc_synergy():
 
     def gain(intake):
         return run_dict({**base, "intake": intake}).at("femur_bmd", 60) - run_dict(base).at("femur_bmd", 60)
-    assert gain(mk7 + zinc) > gain(mk7) + gain(zinc) > 0
+    both, alone = gain(mk7 + zinc), gain(mk7) + gain(zinc)
+    # synergy: the combination exceeds the sum of the single gains by at least 2 % of it (assumed band; the
+    # seed review says "synergistically enhance" without a number). Additivity fails: without the synergy
+    # term the model gives 1.0002 x the sum, with it 1.058 x.
+    assert alone > 0 and both > 1.02 * alone, (both, alone)
 
 
 def test_claim_C21_natto_raises_mk7_and_coc_within_14_days():
@@ -233,9 +274,30 @@ def test_claim_C23_knapen_three_years():
             for s in ("lumbar_spine", "femoral_neck", "total_hip")}
     for s in ("lumbar_spine", "femoral_neck"):
         assert pla.at(f"bmd_{s}", end) < 0 and diff[s][2] > 0
-        assert diff[s][0] < diff[s][1] < diff[s][2]  # the effect builds over years 2-3
+        assert diff[s][0] < diff[s][1] < diff[s][2]  # the effect grows each year
     # no effect at the total hip: the model's total-hip difference is under half the femoral neck one
     assert diff["total_hip"][2] < 0.5 * diff["femoral_neck"][2]
+
+
+@pytest.mark.xfail(strict=True, reason="a known miss: the model's lumbar-spine effect is 0.72 points at year 1, "
+                   "41 % of year 3 (1.77); Knapen 2013 reports it appearing after 2-3 years (taken as at most a "
+                   "quarter of the 3-year effect at year 1; no numbers found)")
+def test_claim_C23_effect_appears_after_two_to_three_years():
+    pla, mk7 = run_builtin("knapen2013-placebo"), run_builtin("knapen2013-mk7")
+    for s in ("lumbar_spine", "femoral_neck"):
+        d = [mk7.at(f"bmd_{s}", y * 365.25) - pla.at(f"bmd_{s}", y * 365.25) for y in (1, 3)]
+        assert d[0] <= 0.25 * d[1], (s, d)
+
+
+def test_mk7_lumbar_spine_effect_within_the_pooled_trials():
+    """The size of the BMD effect: Knapen's MK-7 180 ug/day against placebo, lumbar spine, inside the 95 % CI
+    of the pooled vitamin K trials (Mott 2019 Osteoporos Int: mean difference 0.93 (-0.02 to 1.89) points at
+    12 months, 1.63 (0.10 to 3.16) at 24 months). The pool is mostly MK-4 at 45 mg/day, so for a nutritional
+    MK-7 dose these are loose bounds, and a lower bound above 0 is the claim that MK-7 acts."""
+    pla, mk7 = run_builtin("knapen2013-placebo"), run_builtin("knapen2013-mk7")
+    d = {m: mk7.at("bmd_lumbar_spine", m * 365.25 / 12) - pla.at("bmd_lumbar_spine", m * 365.25 / 12)
+         for m in (12, 24)}
+    assert 0.0 < d[12] <= 1.89 and 0.10 <= d[24] <= 3.16, d
 
 
 def test_claim_C24_kanellakis_vitamin_k_arms():

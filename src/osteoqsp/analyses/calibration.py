@@ -92,7 +92,8 @@ class Problem:
         # the claims of constraints.yaml count in the objective of a full calibration (no target subset)
         self.use_constraints = targets is None if use_constraints is None else use_constraints
         self.params = fit_parameters(species, parameters, from_shipped)
-        mapped = [item["target"] for item in validation_spec() if species_of(item) == species]
+        mapped = [item["target"] for item in validation_spec()
+                  if species_of(item) == species and item.get("calibrate", True)]
         self.targets = sorted(set(mapped) & set(targets)) if targets else mapped
         if not self.targets:
             raise ValueError(f"no mapped evidence target for {species} among {targets}")

@@ -60,11 +60,13 @@ def export_petab(outdir: str | Path, species: str | None = None) -> list[Path]:
         sc = scenario_of(items[0]["scenario"], where="validation")
         if species is not None and sc.species != species:
             continue
-        kept = [i for i in items if i["measure"]["kind"] in EXPORTED]
+        kept = [i for i in items if i["measure"]["kind"] in EXPORTED and i.get("calibrate", True)]
         for i in items:
             if i not in kept:
-                index.append({"target": i["target"], "problem": "", "exported": "no",
-                              "reason": f"measure {i['measure']['kind']} is derived, not a time-point measurement"})
+                reason = (f"measure {i['measure']['kind']} is derived, not a time-point measurement"
+                          if i["measure"]["kind"] not in EXPORTED else
+                          "left out of the calibration problem (calibrate: false in validation.yaml)")
+                index.append({"target": i["target"], "problem": "", "exported": "no", "reason": reason})
         if not kept:
             continue
         name = _slug(sc.name)

@@ -3,8 +3,9 @@
 `params/common.csv` holds what both species share; `params/<species>.csv` adds or overrides. Status is one
 of: literature (value read from the reference), assumed (a choice stated in the reference column),
 fitted (chosen so that the model meets the target named in the reference column; `osteoqsp calibrate`
-refits them and its result ships as params/calibrated-<species>.csv), scenario (set by the
-scenario file; the value is the default). Values are converted with pint to the unit each equation uses.
+refits them and its result ships as params/calibrated-<species>.csv), reused (a value fitted to another
+species' targets and taken unchanged: no data of this species fixes it; the reference says which data
+would), scenario (set by the scenario file; the value is the default). Values are converted with pint to the unit each equation uses.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from importlib import resources
 
 from osteoqsp.symbolic.units import convert
 
-STATUSES = ("literature", "assumed", "fitted", "scenario")
+STATUSES = ("literature", "assumed", "fitted", "reused", "scenario")
 
 
 @dataclass(frozen=True)

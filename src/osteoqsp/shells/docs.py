@@ -1,6 +1,6 @@
 """Model documentation generated from the declaration: one Markdown page per layer (and species).
 
-    python -m osteoqsp.docs docs/model
+    python -m osteoqsp.shells.docs docs/model
 
 Each page lists the layer's states with their rate of change, intermediate quantities, fluxes, observables
 and the parameters it uses (value, unit, status, reference), so that the pages cannot drift from the code.
@@ -36,7 +36,7 @@ def layer_page(model: Model, layer: str) -> str:
     rates = model.rates()
     out = [f"# {layer} ({model.species})", "", doc, "",
            f"Generated from `src/osteoqsp/model/{layer}.py` and the {model.species} parameter table by "
-           "`python -m osteoqsp.docs docs/model`. Time is in day.", ""]
+           "`python -m osteoqsp.shells.docs docs/model`. Time is in day.", ""]
     states = [s for s in model.states if of.get(s.name) == layer]
     if states:
         out += ["## States", "", "| state | unit | initial guess | d/dt | meaning |", "|---|---|---|---|---|"]
@@ -86,7 +86,7 @@ def pages() -> dict[str, str]:
         model = build_model(species)
         for layer in LAYERS:
             out[f"{species}-{layer}.md"] = layer_page(model, layer)
-    index = ["# The model, layer by layer", "", "Generated from the declaration (`python -m osteoqsp.docs docs/model`).",
+    index = ["# The model, layer by layer", "", "Generated from the declaration (`python -m osteoqsp.shells.docs docs/model`).",
              ""]
     for species in SPECIES:
         m = build_model(species)

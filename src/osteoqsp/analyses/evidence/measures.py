@@ -81,6 +81,20 @@ def _last_detectable_h(r: Reading) -> float:
     return float(max(above)) if above else 0.0
 
 
+def _auc_h(r: Reading) -> float:
+    """Area under the curve from from_h to to_h (hours), above the value at the start when above_baseline,
+    in the observable's unit x h, times `factor` (e.g. ng/mL -> nmol/L)."""
+    m, t_h = r.m, r.t * 24.0
+    y = r.y - (r.y[0] if m.get("above_baseline", True) else 0.0)
+    grid = np.linspace(m["from_h"], m["to_h"], 2001)
+    return float(np.trapezoid(np.interp(grid, t_h, y), grid)) * m.get("factor", 1.0)
+
+
+def _cmax(r: Reading) -> float:
+    """The highest value of the run (a peak concentration), times `factor`."""
+    return float(np.max(r.y)) * r.m.get("factor", 1.0)
+
+
 def _detectable(r: Reading) -> float:
     return float(np.max(r.y) >= r.m["threshold"])
 
@@ -152,6 +166,8 @@ MEASURES: dict[str, Measure] = {m.kind: m for m in (
     Measure("tmax_h", _tmax_h, _above_baseline, time_h=True),
     Measure("half_life_h", _half_life_h, _above_baseline),
     Measure("last_detectable_h", _last_detectable_h, _above_baseline, time_h=True),
+    Measure("auc_h", _auc_h, _above_baseline),
+    Measure("cmax", _cmax, _raw),
     Measure("detectable", _detectable, _raw),
     Measure("rate_per_year", _rate_per_year, _raw),
     Measure("change_at", _change_at, _change),
