@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from osteoqsp.analyses.calibration import fit_parameters
-from osteoqsp.analyses.evidence import interval, targets, validation_spec
+from osteoqsp.analyses.evidence import RunKey, interval, targets, validation_spec
 from osteoqsp.model import build_model
 from osteoqsp.runs.library import scenario_of
 from osteoqsp.runs.subject import parameter_values
@@ -49,10 +49,9 @@ def export_petab(outdir: str | Path, species: str | None = None) -> list[Path]:
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     rows = targets()
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for item in validation_spec():
-        key = yaml.safe_dump({"scenario": item["scenario"], "parameters": item.get("parameters")})
-        groups.setdefault(key, []).append(item)
+    groups: dict[RunKey, list[dict[str, Any]]] = {}
+    for item in validation_spec():  # one problem per simulation: a scenario with its own parameters
+        groups.setdefault(RunKey.of(item, None), []).append(item)
     index: list[dict[str, Any]] = []
     problems: list[Path] = []
     used: set[str] = set()
