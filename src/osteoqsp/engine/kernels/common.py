@@ -22,6 +22,14 @@ def _norm(err, y0, y1, rtol, atol):
 
 
 @_njit(cache=True, nogil=True, error_model="numpy")
+def _clip(t, t_end, h):
+    """The next step size of a stretch ending at t_end, and whether that step ends the stretch."""
+    if t + h >= t_end:
+        return t_end - t, True
+    return h, False
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
 def _control(e, h, t, expo):
     """The step-size controller of dopri5 and rodas4 (an I controller: the error's exponent expo = 1/(q+1)
     for an estimate of order q): whether the step with scaled error norm e is accepted, the next step size,

@@ -41,10 +41,7 @@ def _dp5_to(t, t_end, y, p, h, rtol, atol, max_steps, w):
     while t < t_end:
         if steps >= max_steps:
             return h, steps, False
-        last = False
-        if t + h >= t_end:
-            h = t_end - t
-            last = True
+        h, last = _clip(t, t_end, h)
         for i in range(n):
             ytmp[i] = y[i] + h * a[1][0] * k1[i]
         rhs(t + c[1] * h, ytmp, p, k2)

@@ -52,10 +52,7 @@ def _rodas4_to(t, t_end, y, p, h, rtol, atol, max_steps, w):
     while t < t_end:
         if steps >= max_steps:
             return h, steps, False
-        last = False
-        if t + h >= t_end:
-            h = t_end - t
-            last = True
+        h, last = _clip(t, t_end, h)
         jac(t, y, p, w.jmat)
         inv = 1.0 / (_RODAS4_GAMMA * h)
         for i in range(n):
