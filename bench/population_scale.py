@@ -80,6 +80,7 @@ def main() -> None:
           f"(this process{'; Dask workers not counted' if args.dask else ''}); output {size_mb:.0f} MB")
     print(f"of which chunks (sampling, burn-in, solve, chunk files) {result.wall_s:.1f} s, merge (timecourse.parquet, "
           f"summary, figures) {wall - result.wall_s:.1f} s")
+    print("seconds by phase: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings_s.items()))
     if args.check:
         accuracy(sc, result, min(args.check, args.subjects))
     if args.keep:

@@ -52,6 +52,8 @@ def test_population_files_and_reproducibility(tmp_path):
     assert row.p05 < row.p50 < row.p95  # subjects differ
     run = json.loads((tmp_path / "a" / "run.json").read_text())
     assert run["seed"] == 7 and run["subjects_failed"] == 0 and "variability_cv" in run
+    assert {"timecourse.parquet", "summary.csv", "figures"} <= set(run["timings_s"])  # seconds by phase
+    assert all(v >= 0 for v in run["timings_s"].values())
     assert (tmp_path / "a" / "figures" / "bone_mass.png").exists()
     assert (tmp_path / "a" / "figures" / "spaghetti.png").stat().st_size > 0
     fig = a.spaghetti(("mk7_serum", "bmd_lumbar_spine"), n_subjects=10)

@@ -57,6 +57,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                                   settings=_settings(args, population=True))
         print(f"{scenario.name}: {pop.n_subjects} subjects ({len(pop.failures)} failed) x {len(pop.time_day)} "
               f"time points in {pop.wall_s:.1f} s -> {out}/timecourse.parquet, summary.csv, run.json, figures/")
+        print("seconds by phase: " + ", ".join(f"{k} {v:.2f}" for k, v in pop.timings_s.items()))
         return 0
     with _status(f"simulating {scenario.name} (the first run on a machine compiles the model, about 20 s)"):
         result = simulate(scenario, settings=_settings(args))

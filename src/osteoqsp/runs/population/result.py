@@ -31,7 +31,8 @@ class PopulationResult:
     observable_units: dict[str, str]
     summary: pd.DataFrame
     failures: list[dict[str, Any]] = field(default_factory=list)
-    wall_s: float = 0.0
+    wall_s: float = 0.0  # the chunks (sampling, burn-in, solve, chunk files)
+    timings_s: dict[str, float] = field(default_factory=dict)  # seconds by phase of the run
 
     def to_pandas(self) -> pd.DataFrame:
         """The long table: subject, time_day, observable, value."""
@@ -109,7 +110,8 @@ def provenance(result: PopulationResult, typical: dict[str, float], settings: So
             "seed": sc.population.seed, "typical_parameters": typical, "variability_cv": variability(),
             "solver": {"method": settings.method, "rtol": settings.rtol, "atol": settings.atol},
             "subjects_failed": len(result.failures), "failures": result.failures[:1000],
-            "wall_s": result.wall_s, "units": {"time_day": "day", **result.observable_units}}
+            "wall_s": result.wall_s, "timings_s": result.timings_s,
+            "units": {"time_day": "day", **result.observable_units}}
 
 
 def write_figures(result: PopulationResult, folder: Path, parquet: Path) -> None:

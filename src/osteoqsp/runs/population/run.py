@@ -67,7 +67,9 @@ def simulate_population(scenario: Scenario, outdir: str | Path | None = None, *,
         raise ValueError("the scenario has no population")
     settings = settings or POPULATION_SETTINGS
     size = scenario.population.size
+    clock = time.perf_counter()
     eng = engine_for(scenario.species)
+    timings = {"engine load (model build, compiled-module cache)": time.perf_counter() - clock}
     t_out = scenario.output_times()
     names = list(eng.gen.observable_names)
     if size * t_out.size > MAX_SUMMARY_VALUES:
@@ -108,9 +110,9 @@ def simulate_population(scenario: Scenario, outdir: str | Path | None = None, *,
     if stopped:
         raise RunStopped(f"stopped after {max_new_chunks} new chunk(s); the finished ones are in {partial}")
     typical = parameter_values(scenario)
+    timings["chunks (sampling, burn-in, solve, chunk files)"] = time.perf_counter() - start
     result = _merge(scenario, outdir, partial, len(chunks), size, t_out, names,
-                    {o.name: o.unit for o in eng.model.observables}, typical, settings,
-                    time.perf_counter() - start)
+                    {o.name: o.unit for o in eng.model.observables}, typical, settings, timings)
     shutil.rmtree(partial)
     return result
 
@@ -176,9 +178,11 @@ def _run_chunk(k: int, ids: np.ndarray, scenario: Scenario, settings: SolverSett
 
 def _merge(scenario: Scenario, outdir: Path, partial: Path, n_chunks: int, size: int, t_out: np.ndarray,
            names: list[str], units: dict[str, str], typical: dict[str, float], settings: SolverSettings,
-           wall_s: float) -> PopulationResult:
+           timings: dict[str, float]) -> PopulationResult:
+    """The chunks into DIR; `timings` (seconds by phase) gains the merge's phases."""
     import pyarrow.parquet as pq
 
+    clock = time.perf_counter()
     failures = [f for k in range(n_chunks) for f in json.loads((partial / f"chunk-{k:06d}.json").read_text())["failures"]]
     with staged_folder(outdir) as tmp:
         with pq.ParquetWriter(tmp / "timecourse.parquet", _schema()) as writer:
@@ -186,6 +190,8 @@ def _merge(scenario: Scenario, outdir: Path, partial: Path, n_chunks: int, size:
                 part = partial / f"chunk-{k:06d}.parquet"
                 if part.exists():
                     writer.write_table(pq.read_table(part, schema=_schema()))
+        timings["timecourse.parquet"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         mmaps = [np.load(partial / f"chunk-{k:06d}.npy", mmap_mode="r") for k in range(n_chunks)]
         frames = []
         for j, name in enumerate(names):  # one observable at a time: memory stays at subjects x times
@@ -200,9 +206,13 @@ def _merge(scenario: Scenario, outdir: Path, partial: Path, n_chunks: int, size:
         summary = (pd.concat(frames, ignore_index=True) if frames else
                    pd.DataFrame(columns=["time_day", "observable", "mean"] + [f"p{p:02d}" for p in PERCENTILES]))
         summary.to_csv(tmp / "summary.csv", index=False, float_format="%.8g")
-        result = PopulationResult(scenario, outdir, size, t_out, names, units, summary, failures, wall_s)
-        (tmp / "run.json").write_text(json.dumps(provenance(result, typical, settings), indent=2, default=float))
+        timings["summary.csv"] = time.perf_counter() - clock
+        wall = timings["chunks (sampling, burn-in, solve, chunk files)"]
+        result = PopulationResult(scenario, outdir, size, t_out, names, units, summary, failures, wall, timings)
+        clock = time.perf_counter()
         write_figures(result, tmp / "figures", tmp / "timecourse.parquet")
+        timings["figures"] = time.perf_counter() - clock
+        (tmp / "run.json").write_text(json.dumps(provenance(result, typical, settings), indent=2, default=float))
     return result
 
 
