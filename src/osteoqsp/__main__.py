@@ -1,0 +1,5 @@
+"""`python -m osteoqsp ...`: the command line (osteoqsp.shells.cli)."""
+
+from osteoqsp.shells.cli import entry
+
+entry()
