@@ -43,9 +43,9 @@ def test_trial_errors(tmp_path):
 
 
 def test_builtin_trials_load(capsys):
-    from importlib import resources
+    from osteoqsp.runs.library import trial_path
 
     for name in ("knapen2013", "theuwissen2012-dose-finding"):
-        t = Trial.from_yaml(resources.files("osteoqsp").joinpath("trials", f"{name}.yaml"))
+        t = Trial.from_yaml(trial_path(name))
         assert t.arm_scenario(list(t.arms)[1], 1).population is not None
     assert main(["trial", "no-such-trial", "-o", "x"]) == 2

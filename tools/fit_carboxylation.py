@@ -8,16 +8,11 @@ A stop-gap until `osteoqsp calibrate` (issue 3) fits all parameters marked fitte
 
 from __future__ import annotations
 
-from importlib import resources
-
 import numpy as np
 from scipy.optimize import least_squares
 
 from osteoqsp import Scenario, simulate
-
-
-def builtin(name: str) -> Scenario:
-    return Scenario.from_yaml(resources.files("osteoqsp").joinpath("scenarios", f"{name}.yaml"))
+from osteoqsp.runs.library import load_scenario as builtin
 
 
 PLACEBO = builtin("knapen2013-placebo").model_copy(update={"save_every": 30.0})
