@@ -50,3 +50,22 @@ def test_cli_validate_writes_table_and_figure(tmp_path, capsys):
     assert len(rows) == len(validation_spec()) and {"observed", "simulated", "residual", "inside"} <= set(rows[0])
     assert (tmp_path / "v" / "validation.png").stat().st_size > 10000
     assert "targets inside their interval" in capsys.readouterr().out
+
+
+def test_trial_table_quotes_every_number_and_keeps_the_null_trials():
+    """trials.csv (issue: the MK-7 bone effect from the trials): one row per arm, site and time point; every
+    number with its quote and source; the null trials are in it as much as the positive ones."""
+    from osteoqsp.analyses.evidence.tables import trials
+
+    rows = trials()
+    numbers = [r for r in rows if not r["value"].startswith("not ")]
+    assert len(rows) >= 150 and len(numbers) >= 50
+    for r in numbers:
+        float(r["value"])  # a number, in the row's unit
+        assert r["quote"].strip() and r["source"].strip() and r["unit"].strip(), r["trial"]
+    by_trial = {r["trial"].split(" (")[0] for r in rows}
+    for trial in ("Knapen 2013", "Emaus 2010", "Booth 2008", "Cheung 2008", "Binkley 2009", "Shiraki 2000",
+                  "Mott 2019"):
+        assert trial in by_trial, trial
+    cheung = [r for r in numbers if r["trial"].startswith("Cheung 2008") and r["site"] == "lumbar spine"]
+    assert cheung  # a null trial with numbers: K1 5 mg/day, spine -1.28 vs -1.22 % at 24 months

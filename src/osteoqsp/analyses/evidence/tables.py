@@ -40,21 +40,21 @@ def interval(row: dict[str, str]) -> tuple[float, float, str]:
 
 TRIAL_COLUMNS = ("trial", "form", "dose", "co_intervention", "population", "arm", "n_arm", "site", "outcome",
                  "timepoint_months", "value", "unit", "dispersion", "dispersion_kind", "quote", "source", "how_found")
-FORMS = ("K1", "MK-4", "MK-7", "pooled")
+FORMS = ("K1", "MK-4", "MK-7", "none", "pooled")  # none: a control arm; pooled: a meta-analysis
 
 
 def trials() -> list[dict[str, str]]:
     """The trial-level evidence on vitamin K and bone (trials.csv): one row per arm, site and time point of a
     randomised trial of K1, MK-4 or MK-7 with a BMD or BMC outcome, and the pooled estimates of the
     meta-analyses; each with the quote that holds its number and where it stands (SOURCES.md says how it was
-    gathered). A number not found is written "not found" in `value`."""
+    gathered). A number not found is written "not found" in `value` (or "not applicable", "not pooled")."""
     rows = list(csv.DictReader(_text("trials.csv").splitlines()))
     for i, row in enumerate(rows, 2):
         if tuple(row) != TRIAL_COLUMNS:
             raise ValueError(f"trials.csv line {i}: columns {tuple(row)} are not {TRIAL_COLUMNS}")
         if row["form"] not in FORMS:
             raise ValueError(f"trials.csv line {i}: form {row['form']!r} not in {FORMS}")
-        if not row["source"].strip() or not (row["quote"].strip() or row["value"].startswith("not found")):
+        if not row["source"].strip() or not (row["quote"].strip() or row["value"].startswith("not ")):
             raise ValueError(f"trials.csv line {i}: a number needs its quote and its source")
     return rows
 
