@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from osteoqsp.runs.results import Result
 from osteoqsp.runs.scenario import AgentDose, Scenario, vocabulary
 from osteoqsp.runs.simulation import simulate
 

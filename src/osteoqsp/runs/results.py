@@ -134,7 +134,6 @@ class Result:
         import matplotlib
 
         matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
 
         names = tuple(n for n in (names or tuple(self.spec_columns()[:12])) if n in self.observable_names)
         fig, axes = panel_grid(len(names))
