@@ -12,8 +12,10 @@ from osteoqsp.analyses.evidence import interval, targets, validate, validation_s
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "evidence" / "targets.csv"
 
-# targets the model meets now: a change that loses one of them fails here (misses: see README)
-MET = {1, 3, 9, 25, 27, 31, 47, 48, 56, 59, 60, 65, 66, 67, 111, 112, 114, 115, 116, 117, 125, 126, 134, 135}
+# targets the model meets now: a change that loses one of them fails here (misses: see README). The refit of
+# 2026-12-03 (f_abs_mk7 fitted to Knapen 2015) gained 7, 160 and 161 and lost 125 (Ikari 2016's Japanese
+# patients' MK-7, 14.2 +/- 11.9 ng/mL: model 2.13, just under the interval's 2.30).
+MET = {1, 3, 7, 9, 25, 27, 31, 47, 48, 56, 59, 60, 65, 66, 67, 111, 112, 114, 115, 116, 117, 126, 134, 135, 160, 161}
 
 
 def test_packaged_table_extends_the_shared_one():

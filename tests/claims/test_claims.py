@@ -279,8 +279,8 @@ def test_claim_C23_knapen_three_years():
     assert diff["total_hip"][2] < 0.5 * diff["femoral_neck"][2]
 
 
-@pytest.mark.xfail(strict=True, reason="a known miss: the model's lumbar-spine effect is 0.72 points at year 1, "
-                   "41 % of year 3 (1.77); Knapen 2013 reports it appearing after 2-3 years (taken as at most a "
+@pytest.mark.xfail(strict=True, reason="a known miss: the model's lumbar-spine effect is 0.60 points at year 1, "
+                   "40 % of year 3 (1.49); Knapen 2013 reports it appearing after 2-3 years (taken as at most a "
                    "quarter of the 3-year effect at year 1; no numbers found)")
 def test_claim_C23_effect_appears_after_two_to_three_years():
     pla, mk7 = run_builtin("knapen2013-placebo"), run_builtin("knapen2013-mk7")
