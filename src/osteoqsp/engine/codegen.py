@@ -28,6 +28,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from osteoqsp.symbolic.declare import TIME, Model
 from osteoqsp.engine import kernels, linear
+from osteoqsp.engine.events import EVENT
 from osteoqsp.engine.linear import linear_block
 
 
@@ -125,7 +126,8 @@ def generate_source(model: Model) -> str:
     rates = model.rates()
     src = ["import math", "from math import exp, log, sqrt", "import numpy as np", "from numba import njit", "",
            f"N_STATES = {len(model.states)}", f"N_PARAMS = {len(model.parameters) + len(model.references)}",
-           f"N_LETS = {len(body)}", f"N_OBS = {len(model.observables)}", "", "", _POW_HELPER, "",
+           f"N_LETS = {len(body)}", f"N_OBS = {len(model.observables)}",
+           f"EVENT = np.dtype({EVENT.descr!r})  # engine/events.py", "", "", _POW_HELPER, "",
            "@njit(cache=True, fastmath=False, nogil=True, error_model=\"numpy\")", "def rhs(t, y, p, dy):"]
     src += body_lines
     for i, s in enumerate(model.states):

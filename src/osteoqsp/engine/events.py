@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-EVENT = np.dtype([("time", np.float64), ("state", np.int64), ("amount", np.float64)])  # as kernels/common.py
+EVENT = np.dtype([("time", np.float64), ("state", np.int64), ("amount", np.float64)])  # also the kernels' (codegen)
 
 
 @dataclass(frozen=True)

@@ -48,10 +48,11 @@ def trials() -> list[dict[str, str]]:
     randomised trial of K1, MK-4 or MK-7 with a BMD or BMC outcome, and the pooled estimates of the
     meta-analyses; each with the quote that holds its number and where it stands (SOURCES.md says how it was
     gathered). A number not found is written "not found" in `value` (or "not applicable", "not pooled")."""
-    rows = list(csv.DictReader(_text("trials.csv").splitlines()))
+    reader = csv.DictReader(_text("trials.csv").splitlines())
+    if tuple(reader.fieldnames or ()) != TRIAL_COLUMNS:
+        raise ValueError(f"trials.csv: columns {reader.fieldnames} are not {TRIAL_COLUMNS}")
+    rows = list(reader)
     for i, row in enumerate(rows, 2):
-        if tuple(row) != TRIAL_COLUMNS:
-            raise ValueError(f"trials.csv line {i}: columns {tuple(row)} are not {TRIAL_COLUMNS}")
         if row["form"] not in FORMS:
             raise ValueError(f"trials.csv line {i}: form {row['form']!r} not in {FORMS}")
         if not row["source"].strip() or not (row["quote"].strip() or row["value"].startswith("not ")):

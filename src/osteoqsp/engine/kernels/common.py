@@ -1,14 +1,12 @@
-"""Shared by the integrators: the scaled error norm, the step-size factor, the event record."""
+"""Shared by the integrators: the scaled error norm, the step-size factor and its controller."""
 
 # ruff: noqa: F821  (this text is appended to a generated module: see kernels/__init__.py)
 import math as _math
 
-import numpy as _np
 from numba import njit as _njit
 
-# One bolus event: at `time` add `amount` to the state of index `state`. A subject's events are a 1-d array
-# of these records in time order; a batch's, a 2-d array padded per subject with a count per row.
-EVENT = _np.dtype([("time", _np.float64), ("state", _np.int64), ("amount", _np.float64)])
+# EVENT, the record of one event (time, state index, amount), is written into the generated module by
+# codegen.py from engine/events.py, its one definition.
 
 
 @_njit(cache=True, nogil=True, error_model="numpy")
