@@ -40,13 +40,19 @@ MUTATIONS = {
     "ec50_warfarin*10": "warfarin ten times less potent on VKOR",
     "estrogen_drop*0.3": "menopause removes a third as much estrogen",
     "k_turnover_lumbar_spine*0.3": "lumbar spine turns over a third as fast",
+    "g_sost_obu=0": "osteocytes feed nothing: sclerostin no longer slows progenitor supply",
+    "g_est_sost=0": "estrogen does not repress sclerostin",
+    "f_abs_k1*10": "a K1 tablet absorbed ten times better",
+    "bioav_diet_k1*0.2": "dietary K1 absorbed five times worse",
+    "k_sb_k1*0.01": "K1 hardly reaches extra-hepatic tissue",
+    "f_abs_menatetrenone*0.1": "menatetrenone (MK-4 as the drug) absorbed a tenth as well",
 }
 
 
 def run(mutation: str, tests: str) -> tuple[list[str], float]:
     env = dict(os.environ, OSTEOQSP_MUTATION=mutation)
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", tests],
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", *tests.split()],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     failed = sorted({m.group(1) for m in re.finditer(r"^FAILED \S+::(\S+)", proc.stdout, re.M)})
     if proc.returncode not in (0, 1):  # 1: some tests failed; anything else: the run itself broke
@@ -55,7 +61,7 @@ def run(mutation: str, tests: str) -> tuple[list[str], float]:
 
 
 def table(rows: list[tuple[str, str, list[str]]]) -> str:
-    lines = ["| mutation | what it breaks | claim tests that fail |", "|---|---|---|"]
+    lines = ["| mutation | what it breaks | tests that fail |", "|---|---|---|"]
     for mutation, what, failed in rows:
         names = ", ".join(f.removeprefix("test_claim_").split("_")[0] if f.startswith("test_claim_") else f
                           for f in failed) or "**none: not caught**"
@@ -67,7 +73,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="write docs/mutation.md")
     ap.add_argument("--only", nargs="*", help="mutations to run (default: all)")
-    ap.add_argument("--tests", default="tests/claims/test_claims.py")
+    ap.add_argument("--tests", default="tests/claims/test_claims.py tests/test_pk_supplements.py")
     args = ap.parse_args()
     base, seconds = run("", args.tests)
     print(f"unmutated: {len(base)} failing ({seconds:.0f} s)", file=sys.stderr)
@@ -88,7 +94,7 @@ def main() -> None:
         doc = ROOT / "docs" / "mutation.md"
         doc.write_text("# Mutation check of the claim tests\n\n"
                        "Written by `tools/mutation_check.py --write`: each row mutates the model (tests/mutation.py) "
-                       "and runs `tests/claims/test_claims.py` under it. A row that no test notices is a "
+                       "and runs `tests/claims/test_claims.py` and `tests/test_pk_supplements.py` under it. A row that no test notices is a "
                        "mechanism the claims do not pin down.\n\n" + text + "\n\n" + summary + "\n")
         print(f"-> {doc}", file=sys.stderr)
 

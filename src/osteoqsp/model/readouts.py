@@ -78,4 +78,5 @@ def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], cycle: dict[str, sp.Symbo
     m.observable("hepatic_carboxylation", cycle["carb_hepatic"], "1", "carboxylated fraction, new clotting factors")
     m.observable("mk_bone", act["mk_bone_nM"], "nM", "menaquinone exposure at bone")
     m.observable("estrogen", cells["estrogen"], "1", "estrogen relative to premenopausal / sham")
+    m.observable("sclerostin", cells["sclerostin"], "1", "sclerostin relative to the premenopausal / sham steady state")
     m.observable("warfarin_plasma", pk["warfarin_conc"], "mg/L", "plasma warfarin")

@@ -21,7 +21,7 @@ from osteoqsp.runs.scenario import Scenario, ScenarioError, diet_content, quanti
 MAX_SUBJECTS = 50
 MAX_DURATION_DAY = {"human": 10 * 365.25, "rat": 2 * 365.25}
 MAX_DURATION_TEXT = {"human": "10 years", "rat": "2 years"}
-SUPPLEMENTS = ("none", "MK-7", "MK-4", "K1")
+SUPPLEMENTS = ("none", "MK-7", "MK-4", "K1", "menatetrenone")  # menatetrenone: MK-4 as the drug (45 mg/day: 45000 ug/day)
 DURATION_UNITS = ("day", "week", "month", "year")
 HOURLY_UP_TO_DAY = 60.0  # output every hour up to this duration, every day beyond
 SOURCE = "dashboard"

@@ -11,6 +11,9 @@ from numba import njit as _njit
 from numba import prange as _prange
 
 
+_REF_ITERATIONS = 40
+
+
 @_njit(cache=True, nogil=True, error_model="numpy")
 def _newton_steady(y, p, t, free, tol, max_iter):
     """Solve rhs(t, y, p) = 0 for the free entries of y, in place; True when converged."""
@@ -88,11 +91,16 @@ def _newton_steady(y, p, t, free, tol, max_iter):
 
 @_njit(cache=True, nogil=True, error_model="numpy")
 def _set_refs(t, y, p, n_base, ref_kind, kind):
+    """Set the references of `kind` from state y; returns the largest relative change of one of them."""
     out = _np.empty(ref_kind.shape[0])
     references(t, y, p, out)
+    moved = 0.0
     for j in range(ref_kind.shape[0]):
         if ref_kind[j] == kind:
+            old = p[n_base + j]
+            moved = max(moved, abs(out[j] - old) / max(abs(out[j]), 1e-300))
             p[n_base + j] = out[j]
+    return moved
 
 
 @_njit(cache=True, nogil=True, error_model="numpy")
@@ -101,11 +109,15 @@ def baseline_one(y_init, p, t_ref, free, n_base, ref_kind, rtol, atol, max_steps
     from t_ref to 0 by Rodas4 and the references of kind 1 ('start'). Returns (y0, status): 0 ok, 1 no steady
     state, 2 history failed. p is updated in place."""
     y = y_init.copy()
-    for it in range(3):
+    # steady state and the references it defines, solved in turn until the references stand still (a
+    # reference may feed back into the rates that define the steady state)
+    for _ in range(_REF_ITERATIONS):
         if not _newton_steady(y, p, t_ref, free, 1e-11, 400):
             return y, 1
-        if it < 2:
-            _set_refs(t_ref, y, p, n_base, ref_kind, 0)
+        if _set_refs(t_ref, y, p, n_base, ref_kind, 0) < 1e-13:
+            break
+    if not _newton_steady(y, p, t_ref, free, 1e-11, 400):
+        return y, 1
     for i in range(y.shape[0]):
         if abs(y[i]) < 1e-100:
             y[i] = 0.0  # remnants of the solve where the true steady state is zero
