@@ -155,3 +155,20 @@ def test_evidence_of_a_study_and_its_figure():
 def test_cli_has_the_app_command():
     args = build_parser().parse_args(["app", "--port", "8600"])
     assert args.func.__name__ == "cmd_app" and args.port == 8600 and not args.headless
+
+
+def test_femoral_neck_tscore_widget_reaches_the_fracture_layer():
+    """The T-score input sets the subject's start (the scenario's subject.femoral_neck_tscore) and round-trips;
+    without it the subject starts at her age's mean."""
+    from osteoqsp import simulate
+
+    data = build_scenario(replace(Inputs(), fn_tscore_given=True, fn_tscore=-2.5, duration=1.0))
+    assert data["subject"]["femoral_neck_tscore"] == -2.5
+    sc = check_scenario(data)
+    assert inputs_from_scenario(data).fn_tscore == -2.5 and inputs_from_scenario(data).fn_tscore_given
+    low = simulate(sc)
+    mean = simulate(check_scenario(build_scenario(replace(Inputs(), duration=1.0))))
+    assert low["tscore_femoral_neck"][0] == pytest.approx(-2.5)
+    assert low["fracture_hip_hazard"][0] > 2 * mean["fracture_hip_hazard"][0]
+    fig = figure(low, GROUPS["Fracture risk"])
+    assert len(fig.axes) >= 6

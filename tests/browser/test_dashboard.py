@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from osteoqsp.runs.library import scenario_data
+from osteoqsp.shells.app_figures import KEY_NUMBERS
 from osteoqsp.shells.app_inputs import MAX_SUBJECTS, build_scenario, inputs_from_scenario
 from osteoqsp.analyses.evidence import validation_spec
 from osteoqsp.runs.scenario import Scenario, ScenarioError
@@ -48,9 +49,9 @@ def test_page_loads(dashboard):
     page = dashboard
     assert page.get_by_role("heading", name="osteoqsp: bone under vitamin K2 (MK-7)").is_visible()
     assert page.locator("[data-testid='stException']").count() == 0
-    assert page.locator("[data-testid='stMetric']").count() == 6
+    assert page.locator("[data-testid='stMetric']").count() == len(KEY_NUMBERS["human"])
     assert metric(page, LUMBAR).endswith("%")
-    for tab in ("Serum vitamers", "Carboxylation and INR", "Bone cells and markers", "BMD"):
+    for tab in ("Serum vitamers", "Carboxylation and INR", "Bone cells and markers", "BMD", "Fracture risk"):
         page.get_by_role("tab", name=tab).click()
         image_ok(page, f"{tab} figure")
     page.get_by_role("tab", name="Evidence").click()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from osteoqsp.model import bone_cells, covariates, intake_pk, mk7_actions, readouts, vitamin_k_cycle
+from osteoqsp.model import bone_cells, covariates, fractures, intake_pk, mk7_actions, readouts, vitamin_k_cycle
 from osteoqsp.model.foods import Food, food_table
 from osteoqsp.symbolic.declare import Model, ModelBuilder
 from osteoqsp.model.parameters import ParameterTable, load_parameters
@@ -25,7 +25,8 @@ def build_model(species: str) -> Model:
     cycle = vitamin_k_cycle.declare(m, pk)
     act = mk7_actions.declare(m, pk, cycle)
     cells = bone_cells.declare(m, pk, act)
-    readouts.declare(m, pk, cycle, act, cells)
+    change = readouts.declare(m, pk, cycle, act, cells)
+    fractures.declare(m, cycle, change)
     covariates.declare(m)
     return m.build()
 

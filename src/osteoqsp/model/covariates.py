@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from osteoqsp.model.foods import food_table
+from osteoqsp.model.fractures import age_mean_tscore
 from osteoqsp.symbolic.declare import ModelBuilder
 
 
@@ -22,6 +23,15 @@ def _natto(v: Mapping[str, float], x: float) -> dict[str, float]:
     return {"intake_mk7": v["intake_mk7"] + x / 7.0 * food_table()["natto"].content_ug_per_100g / 100.0}
 
 
+def _fn_tscore(v: Mapping[str, float], x: float) -> dict[str, float]:
+    """Femoral-neck T-score at the start -> the subject's Z-score against women of her age."""
+    return {"bmd_zscore0": x - age_mean_tscore("femoral_neck", v["age0"], v)}
+
+
+def _fn_bmd(v: Mapping[str, float], x: float) -> dict[str, float]:
+    return _fn_tscore(v, (x - v["bmd_ref_mean_femoral_neck"]) / v["bmd_ref_sd_femoral_neck"])
+
+
 def declare(m: ModelBuilder) -> None:
     m.layer("covariates")
     m.covariate("age", "year", "age at the start of the scenario", update=_age)
@@ -33,3 +43,10 @@ def declare(m: ModelBuilder) -> None:
     m.covariate("body_weight", "kg", "body weight", update=_body_weight)
     m.covariate("warfarin_dose", "mg/day", "each subject's warfarin dose (scales the scenario's regimen)",
                 scales_doses_of="warfarin")
+    if m.species == "human":  # after age: the BMD covariates read the subject's age
+        m.covariate("bmd_zscore", "1", "BMD Z-score at the start against women of the same age (all sites)",
+                    update=lambda v, x: {"bmd_zscore0": x}, signed=True)
+        m.covariate("femoral_neck_tscore", "1", "femoral-neck T-score at the start (sets the Z-score)",
+                    update=_fn_tscore, signed=True)
+        m.covariate("femoral_neck_bmd", "g/cm^2", "femoral-neck BMD at the start (sets the Z-score)",
+                    update=_fn_bmd)

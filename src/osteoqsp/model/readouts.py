@@ -24,7 +24,8 @@ RAT_SITES = {"tibia_trabecular": "proximal tibia trabecular bone", "femur": "who
 
 
 def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], cycle: dict[str, sp.Symbol],
-            act: dict[str, sp.Symbol], cells: dict[str, sp.Symbol]) -> None:
+            act: dict[str, sp.Symbol], cells: dict[str, sp.Symbol]) -> dict[str, sp.Expr]:
+    """Declares the read-outs; returns each human site's relative BMD change since the start (0 = baseline)."""
     m.layer("readouts")
     p = m.p
     sxr = act["sxr_stimulation"]
@@ -64,10 +65,12 @@ def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], cycle: dict[str, sp.Symbo
                 "osteoclast_formation": cells["oc_formation"]}
     for name, expr in relative.items():
         m.observable(name, expr / m.reference(f"{name}_0", expr, "start"), "1", "relative to the subject's baseline")
+    change: dict[str, sp.Expr] = {}
     if m.species == "human":
         for site in sites:
             ref = m.reference(f"bone_{site}_0", mass[site], "start")
-            m.observable(f"bmd_{site}", 100 * (mass[site] / ref - 1), "%", "BMD change from the start")
+            change[site] = mass[site] / ref - 1
+            m.observable(f"bmd_{site}", 100 * change[site], "%", "BMD change from the start")
     else:
         femur0 = m.reference("bone_femur_0", mass["femur"], "start")
         change = 100 * (mass["femur"] / femur0 - 1)
@@ -80,3 +83,4 @@ def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], cycle: dict[str, sp.Symbo
     m.observable("estrogen", cells["estrogen"], "1", "estrogen relative to premenopausal / sham")
     m.observable("sclerostin", cells["sclerostin"], "1", "sclerostin relative to the premenopausal / sham steady state")
     m.observable("warfarin_plasma", pk["warfarin_conc"], "mg/L", "plasma warfarin")
+    return change

@@ -28,6 +28,10 @@ def quantity(value: Any, unit: str, field: str) -> float:
     """'3 year' -> 1095.75 (in `unit`); errors name the field."""
     if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float)):
         raise ValueError(f"needs a quantity with a unit, e.g. '1 {unit}'")
+    if isinstance(value, (int, float)) and unit == "1":  # a score or a ratio: a plain number
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not finite")
+        return float(value)
     if isinstance(value, (int, float)):
         raise ValueError(f"{value!r} has no unit (write e.g. '{value} {unit}')")
     text = str(value).strip()
@@ -35,7 +39,7 @@ def quantity(value: Any, unit: str, field: str) -> float:
         q = UREG.Quantity(text)
     except Exception as exc:  # pint raises many kinds
         raise ValueError(f"cannot read {text!r} as a quantity ({type(exc).__name__})") from None
-    if q.unitless:
+    if q.unitless and unit != "1":
         raise ValueError(f"{text!r} has no unit (write e.g. '{text} {unit}')")
     try:
         out = float(q.to(unit if unit != "1" else "dimensionless").magnitude)

@@ -41,14 +41,26 @@ class _Strict(BaseModel):
 
 
 class SubjectSpec(_Strict):
-    """Who is simulated (the scenario's `subject:`): sex, age, menopause or ovariectomy, body weight."""
+    """Who is simulated (the scenario's `subject:`): sex, age, menopause or ovariectomy, body weight, and (human)
+    the femoral-neck T-score at the start (default: the mean of women of her age)."""
 
     sex: Literal["female", "male"] = "female"
     age: float = Field(default=None)  # type: ignore[assignment]
     menopause_age: float | None = None
     ovariectomy: float | None = None
     body_weight: float | None = None
+    femoral_neck_tscore: float | None = None
     ageing: bool = True
+
+    @field_validator("femoral_neck_tscore", mode="before")
+    @classmethod
+    def _score(cls, v: Any) -> float | None:
+        if v is None:
+            return None
+        x = quantity(v, "1", "femoral_neck_tscore")
+        if not -7 <= x <= 5:
+            raise ValueError(f"{v!r} is outside -7 to 5 (SD units)")
+        return x
 
     @field_validator("age", "menopause_age", mode="before")
     @classmethod
@@ -128,7 +140,8 @@ class Population(_Strict):
                 raise ValueError(f"@population.covariates: {name}: {exc}") from None
             assert spec is not None
             _, a, b = spec
-            if (kind == "uniform" and not a <= b) or (kind == "normal" and b < 0) or min(a, b) < 0:
+            negative = min(a, b) < 0 if kind == "uniform" else a < 0
+            if (kind == "uniform" and not a <= b) or (kind == "normal" and b < 0) or (negative and not known[name].signed):
                 raise ValueError(f"@population.covariates: {name}: {kind} {args} is not a valid distribution")
         varied = sorted(variability())
         for pair in self.correlations:
@@ -187,9 +200,13 @@ class Scenario(_Strict):
                 raise ValueError("subject.ovariectomy is for rats; use menopause_age for women")
             if s.menopause_age is not None and s.sex == "male":
                 raise ValueError("subject.menopause_age given for a male subject")
+            if s.femoral_neck_tscore is not None and s.sex == "male":
+                raise ValueError("subject.femoral_neck_tscore: the fracture layer's references are women's")
         else:
             if s.menopause_age is not None:
                 raise ValueError("subject.menopause_age is for humans; use ovariectomy for rats")
+            if s.femoral_neck_tscore is not None:
+                raise ValueError("subject.femoral_neck_tscore is for humans")
             if s.ovariectomy is not None and s.sex == "male":
                 raise ValueError("subject.ovariectomy given for a male rat")
         for i, item in enumerate(self.intake):
@@ -333,6 +350,16 @@ def subject_parameters(sc: Scenario, table_value) -> dict[str, float]:  # noqa: 
         out["ovariectomised"] = 0.0 if s.ovariectomy is None else 1.0
         if s.ovariectomy is not None:
             out["ovx_day"] = s.ovariectomy
+    if s.femoral_neck_tscore is not None:  # through the model's own covariate: the Z-score against her age
+        cov = next(c for c in model.covariates if c.name == "femoral_neck_tscore")
+        assert cov.update is not None
+        known = dict(out)
+
+        class _Values(dict):  # the subject's values so far, then the species table
+            def __missing__(self, key: str) -> float:
+                return table_value(key, model.parameter_units[key])
+
+        out.update(cov.update(_Values(known), s.femoral_neck_tscore))
     switch = {w.name: w.parameter for w in model.switches}
     for name, on in sc.pathways.items():
         out[switch[name]] = 1.0 if on else 0.0

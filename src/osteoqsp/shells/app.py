@@ -112,6 +112,10 @@ def _sidebar(studies: dict[str, str]) -> Inputs:
             sb.checkbox("Postmenopausal", key="postmenopausal")
             if ss["postmenopausal"]:
                 sb.number_input("Menopause age (year)", key="menopause_age_year", step=1.0)
+            sb.checkbox("Femoral-neck T-score known", key="fn_tscore_given",
+                        help="else the mean of women of her age (NHANES-derived; see the Fracture risk tab)")
+            if ss["fn_tscore_given"]:
+                sb.number_input("Femoral-neck T-score at start (SD)", key="fn_tscore", step=0.5)
     else:
         sb.number_input("Age at start (day)", key="rat_age_day", step=1.0)
         if ss["sex"] == "female":

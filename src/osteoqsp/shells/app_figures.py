@@ -20,6 +20,8 @@ GROUPS = {
     "Bone cells and markers": ("osteoblasts", "osteoclasts", "rankl", "opg", "nfkb", "alp", "ctx"),
     "BMD": ("bmd_lumbar_spine", "bmd_femoral_neck", "bmd_total_hip", "bmd_total_body",
             "femur_bmd", "femur_calcium", "femur_dry_weight", "tibia_bvtv"),
+    "Fracture risk": ("fracture_hip_cumulative", "fracture_vertebral_cumulative", "fracture_nonvertebral_cumulative",
+                      "tscore_femoral_neck", "tscore_lumbar_spine", "tscore_total_hip"),
 }
 LABELS = {
     "mk7_serum": "serum MK-7", "mk4_serum": "serum MK-4", "k1_serum": "serum K1", "oc_total": "total osteocalcin",
@@ -29,6 +31,10 @@ LABELS = {
     "bmd_lumbar_spine": "lumbar spine BMD", "bmd_femoral_neck": "femoral neck BMD",
     "bmd_total_hip": "total hip BMD", "bmd_total_body": "total body BMD", "femur_bmd": "femur BMD",
     "femur_calcium": "femur calcium", "femur_dry_weight": "femur dry weight", "tibia_bvtv": "tibia BV/TV",
+    "fracture_hip_cumulative": "hip fracture risk", "fracture_vertebral_cumulative": "clinical vertebral fracture risk",
+    "fracture_nonvertebral_cumulative": "non-vertebral fracture risk",
+    "tscore_femoral_neck": "femoral neck T-score", "tscore_lumbar_spine": "lumbar spine T-score",
+    "tscore_total_hip": "total hip T-score",
 }
 CAPTIONS = {
     "Serum vitamers": "Total serum concentrations. With daily output each point is at that day's dose time, "
@@ -38,6 +44,9 @@ CAPTIONS = {
     "Bone cells and markers": "Each relative to the subject's own baseline at the start (1 = baseline).",
     "BMD": "Bone mineral density per site, % change from the start of the scenario (rat: femur, % change; "
            "tibial BV/TV, % of tissue volume).",
+    "Fracture risk": "Probability of a first fracture since the start, from the hazard by age (registry incidence) "
+                     "and BMD (the gradient per SD of the meta-analyses), and the T-scores it reads (the subject's "
+                     "start: her age's mean unless a femoral-neck T-score is given). The effect runs through BMD only.",
 }
 RELATIVE = ("osteoblasts", "osteoclasts", "rankl", "opg", "nfkb", "alp", "ctx")
 CHANGE = ("bmd_lumbar_spine", "bmd_femoral_neck", "bmd_total_hip", "bmd_total_body", "femur_bmd",
@@ -45,6 +54,10 @@ CHANGE = ("bmd_lumbar_spine", "bmd_femoral_neck", "bmd_total_hip", "bmd_total_bo
 
 
 def unit_text(name: str, unit: str) -> str:
+    if name.endswith("_cumulative"):
+        return "probability since start, 0-1"
+    if name.startswith("tscore_"):
+        return "SD units"
     if name in RELATIVE:
         return "relative to baseline (1)"
     if name in CHANGE:
@@ -66,7 +79,8 @@ def axis_label(name: str, unit: str) -> str:
 
 
 KEY_NUMBERS = {
-    "human": ("bmd_lumbar_spine", "bmd_femoral_neck", "ucoc_ratio", "dp_ucmgp", "inr", "mk7_serum"),
+    "human": ("bmd_lumbar_spine", "bmd_femoral_neck", "fracture_hip_cumulative", "ucoc_ratio", "dp_ucmgp", "inr",
+              "mk7_serum", "tscore_femoral_neck", "fracture_nonvertebral_cumulative"),
     "rat": ("femur_bmd", "tibia_bvtv", "ctx", "ucoc_ratio", "osteoclasts", "mk7_serum"),
 }
 

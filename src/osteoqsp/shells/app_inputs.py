@@ -28,8 +28,9 @@ SOURCE = "dashboard"
 
 
 def pathways() -> tuple[str, ...]:
-    """The switchable MK-7 pathways, as the model declares them."""
-    return tuple(w.name for w in vocabulary("human").switches)
+    """The switchable MK-7 pathways, as the model declares them (the switches of its MK-7 layer)."""
+    model = vocabulary("human")
+    return tuple(w.name for w in model.switches if model.layer_of[w.parameter] == "mk7_actions")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Inputs:
     age_year: float = 58.0  # human
     postmenopausal: bool = True
     menopause_age_year: float = 51.0
+    fn_tscore_given: bool = False  # else the mean of women of her age
+    fn_tscore: float = -1.0  # femoral-neck T-score at the start (SD units)
     rat_age_day: float = 90.0  # rat
     ovariectomised: bool = True
     ovx_day: float = 0.0  # day of OVX relative to the start
@@ -77,6 +80,8 @@ def build_scenario(i: Inputs) -> dict[str, Any]:
         subject = {"sex": i.sex, "age": f"{_num(i.age_year)} year"}
         if i.postmenopausal:
             subject["menopause_age"] = f"{_num(i.menopause_age_year)} year"
+        if i.fn_tscore_given:
+            subject["femoral_neck_tscore"] = float(i.fn_tscore)
     intake: list[dict[str, Any]] = []
     if i.supplement != "none":
         item: dict[str, Any] = {"agent": i.supplement, "dose": f"{_num(i.dose_ug)} ug"}
@@ -140,7 +145,9 @@ def inputs_from_scenario(data: dict[str, Any], name: str = "dashboard") -> Input
                     ovx_day=_value(s.get("ovariectomy", "0 day"), "day"))
     else:
         i = replace(i, age_year=_value(s["age"], "year"), postmenopausal="menopause_age" in s,
-                    menopause_age_year=_value(s.get("menopause_age", "51 year"), "year"))
+                    menopause_age_year=_value(s.get("menopause_age", "51 year"), "year"),
+                    fn_tscore_given=sc.subject.femoral_neck_tscore is not None,
+                    fn_tscore=sc.subject.femoral_neck_tscore if sc.subject.femoral_neck_tscore is not None else -1.0)
     duration, unit = _duration(data["duration"])
     i = replace(i, duration=duration, duration_unit=unit)
     others: list[dict[str, Any]] = []

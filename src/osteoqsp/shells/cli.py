@@ -120,7 +120,8 @@ def cmd_trial(args: argparse.Namespace) -> int:
     with _status(f"simulating the arms of {trial.name}"):
         result = run_trial(trial, out)
     print(result.differences.to_string(index=False))
-    print(f"-> {out}/estimates.csv, differences.csv, endpoints.png, run.json, arms/")
+    extra = "".join(f", {f}" for f in ("kaplan_meier.png", "power_curve.csv", "power_curve.png") if (out / f).exists())
+    print(f"-> {out}/estimates.csv, differences.csv, endpoints.png{extra}, run.json, arms/")
     return 0
 
 
@@ -267,6 +268,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
         table.add_row(str(c.target), c.study, c.endpoint[:48], f"{c.observed:g}", f"{c.low:.3g} to {c.high:.3g}",
                       f"{c.simulated:.3g}", c.unit, "yes" if c.inside else "[red]NO[/red]")
     Console(width=160).print(table)
+    from osteoqsp.analyses.fracture_relation import fracture_relation, plot_fracture_relation
+
+    with _status("virtual trials of the BMD-to-fracture relation"):
+        relation = fracture_relation()
+    rel = Table(title="fracture risk reduction against the total-hip BMD gain: model vs Bouxsein 2019's "
+                      "meta-regression (women of 70, T -2.5, 3 years)")
+    for col in ("intervention", "fracture", "TH gain", "FN gain", "LS gain", "model", "meta-regression",
+                "residual"):
+        rel.add_column(col)
+    for row in relation.itertuples():
+        rel.add_row(row.intervention, row.fracture, f"{row.total_hip_gain:.2f}", f"{row.femoral_neck_gain:.2f}",
+                    f"{row.lumbar_spine_gain:.2f}", f"{row.model_reduction:.1f} %",
+                    f"{row.meta_regression_reduction:.1f} %", f"{row.residual:+.1f} points")
+    Console(width=160).print(rel)
     if args.output:
         with staged_folder(args.output) as tmp:
             with open(tmp / "validation.csv", "w", newline="") as f:
@@ -281,9 +296,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 w.writerow(["target", "study", "endpoint", "value", "unit"])
                 for row in missing:
                     w.writerow([row["target"], row["study"], row["endpoint"], row["value"], row["unit"]])
+            relation.to_csv(tmp / "fracture_relation.csv", index=False, float_format="%.4g")
+            plot_fracture_relation(relation, tmp / "fracture_relation.png")
             overview_figure(comparisons, tmp / "validation.png")
             study_figures(comparisons, tmp / "figures")
-        print(f"-> {args.output}/validation.csv, not_compared.csv, validation.png, figures/<study>.png")
+        print(f"-> {args.output}/validation.csv, not_compared.csv, validation.png, fracture_relation.csv, "
+              "fracture_relation.png, figures/<study>.png")
     return 0
 
 
@@ -307,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "other states by RK4, 5-7x faster under daily doses (bench/README.md)")
     s.set_defaults(func=cmd_simulate)
     s = sub.add_parser("trial", help="a virtual trial: arms, n per arm, endpoints, estimates and power")
-    s.add_argument("trial", help="trial file or built-in trial (knapen2013, theuwissen2012-dose-finding)")
+    s.add_argument("trial", help="trial file or built-in trial (knapen2013, theuwissen2012-dose-finding, mk7-hip-fracture)")
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--force", action="store_true")
     s.set_defaults(func=cmd_trial)

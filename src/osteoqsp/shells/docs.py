@@ -17,7 +17,11 @@ import sympy as sp
 from osteoqsp.model import SPECIES, build_model, load_parameters
 from osteoqsp.symbolic.declare import Model
 
-LAYERS = ("intake_pk", "vitamin_k_cycle", "mk7_actions", "bone_cells", "readouts")
+
+
+def layers(model: Model) -> list[str]:
+    """The layers that declared something, in the order of the declaration."""
+    return [x for x in dict.fromkeys(model.layer_of.values()) if x]
 
 
 def _code(expr: sp.Expr) -> str:
@@ -84,14 +88,14 @@ def pages() -> dict[str, str]:
     out = {}
     for species in SPECIES:
         model = build_model(species)
-        for layer in LAYERS:
+        for layer in layers(model):
             out[f"{species}-{layer}.md"] = layer_page(model, layer)
     index = ["# The model, layer by layer", "", "Generated from the declaration (`python -m osteoqsp.shells.docs docs/model`).",
              ""]
     for species in SPECIES:
         m = build_model(species)
         index.append(f"- {species}: {len(m.states)} states, {len(m.parameters)} parameters: " + ", ".join(
-            f"[{layer}]({species}-{layer}.md)" for layer in LAYERS))
+            f"[{layer}]({species}-{layer}.md)" for layer in layers(m)))
     out["README.md"] = "\n".join(index) + "\n"
     return out
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-TABLES = ("summary-3y.csv", "estimates.csv", "differences.csv", "validation.csv", "attribution.csv",
-          "sensitivity.csv", "calibrated.csv", "residuals.csv")
+TABLES = ("summary-3y.csv", "estimates.csv", "differences.csv", "power_curve.csv", "validation.csv",
+          "fracture_relation.csv", "attribution.csv", "sensitivity.csv", "calibrated.csv", "residuals.csv")
 MAX_ROWS = 60
 
 
@@ -44,6 +44,18 @@ def _key_numbers(folder: Path, units: dict[str, str]) -> str:
     return _table(rows)
 
 
+def _events(path: Path) -> str:
+    """Per event type: subjects, how many had a first event by the end, and when (median, years)."""
+    ev = pd.read_csv(path)
+    rows = []
+    for name, g in ev.groupby("event", sort=False):
+        hit = g["time_day"].dropna()
+        rows.append({"event": name, "subjects": len(g), "with a first event": len(hit),
+                     "percent": 100 * len(hit) / max(len(g), 1),
+                     "median time of those events (year)": hit.median() / 365.25 if len(hit) else float("nan")})
+    return _table(pd.DataFrame(rows))
+
+
 def build_report(folder: str | Path) -> Path:
     folder = Path(folder)
     if not folder.is_dir():
@@ -65,6 +77,8 @@ def build_report(folder: str | Path) -> Path:
     for name in TABLES:
         if (folder / name).exists():
             parts.append(f"<h2>{html.escape(name)}</h2>" + _table(pd.read_csv(folder / name, comment="#")))
+    if (folder / "events.csv").exists():
+        parts.append("<h2>First events (fractures) drawn per subject</h2>" + _events(folder / "events.csv"))
     if (folder / "summary.csv").exists():
         s = pd.read_csv(folder / "summary.csv")
         end = s[s["time_day"] == s["time_day"].max()]

@@ -106,6 +106,18 @@ class Covariate:
     description: str
     update: Callable[[Mapping[str, float], float], dict[str, float]] | None = None
     scales_doses_of: str | None = None
+    signed: bool = False  # may be negative (a score); otherwise drawn values are clipped at 0
+
+
+@dataclass(frozen=True)
+class Hazard:
+    """An event type whose first occurrence has the hazard `rate` (per year): the model integrates the
+    cumulative hazard in the accumulator state `state` and reports `<name>_hazard` (1/year) and
+    `<name>_cumulative` (probability of a first event since the start, 0-1)."""
+
+    name: str
+    state: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,7 @@ class Model:
     switches: tuple[Switch, ...] = ()
     diets: tuple[DietTarget, ...] = ()
     covariates: tuple[Covariate, ...] = ()
+    hazards: tuple[Hazard, ...] = ()
 
     @property
     def state_names(self) -> list[str]:
@@ -171,6 +184,7 @@ class ModelBuilder:
     _switches: list[Switch] = field(default_factory=list)
     _diets: list[DietTarget] = field(default_factory=list)
     _covariates: list[Covariate] = field(default_factory=list)
+    _hazards: list[Hazard] = field(default_factory=list)
     _layer: str = ""
     _layer_of: dict[str, str] = field(default_factory=dict)
     _names: set[str] = field(default_factory=set)
@@ -238,10 +252,23 @@ class ModelBuilder:
 
     def covariate(self, name: str, unit: str, description: str,
                   update: Callable[[Mapping[str, float], float], dict[str, float]] | None = None,
-                  scales_doses_of: str | None = None) -> None:
+                  scales_doses_of: str | None = None, signed: bool = False) -> None:
         if (update is None) == (scales_doses_of is None):
             raise ValueError(f"covariate {name}: give exactly one of update or scales_doses_of")
-        self._covariates.append(Covariate(name, unit, description, update, scales_doses_of))
+        self._covariates.append(Covariate(name, unit, description, update, scales_doses_of, signed))
+
+    def hazard(self, name: str, rate_per_year: sp.Expr, description: str) -> None:
+        """An event type with hazard `rate_per_year` (1/year): its cumulative hazard is an accumulator state,
+        zero at the start of the scenario, and two observables report the hazard and the probability of a
+        first event since the start."""
+        cum = self.state(f"{name}_cumulative_hazard", "1", f"cumulative hazard of a first {description}",
+                         accumulator=True)
+        rate = self.let(f"{name}_rate", rate_per_year, "1/year", f"hazard of a first {description}")
+        self.flux(f"{name}_events", rate / 365.25, None, cum, "1/day", f"{description}: cumulative hazard")
+        self.observable(f"{name}_hazard", rate, "1/year", f"hazard of a first {description}")
+        self.observable(f"{name}_cumulative", 1 - sp.exp(-cum), "1",
+                        f"probability of a first {description} since the start")
+        self._hazards.append(Hazard(name, cum.name, description))
 
     def build(self) -> Model:
         known = {str(TIME)} | set(self._params) | {r.name for r in self._refs}
@@ -269,7 +296,8 @@ class ModelBuilder:
         return Model(self.species, tuple(self._states), tuple(self._params), dict(self._params),
                      tuple(self._lets),
                      tuple(self._fluxes), tuple(self._refs), tuple(self._obs), tuple(self._doses),
-                     dict(self._layer_of), tuple(self._switches), tuple(self._diets), tuple(self._covariates))
+                     dict(self._layer_of), tuple(self._switches), tuple(self._diets), tuple(self._covariates),
+                     tuple(self._hazards))
 
 
 def _check_defined(name: str, expr: sp.Expr, known: set[str]) -> None:

@@ -124,6 +124,10 @@ def _diff_vs(r: Reading) -> float:  # difference from another scenario at a time
     return float(np.interp(r.m["time_day"], r.t, r.y) - _reference_at(r))
 
 
+def _ratio_vs(r: Reading) -> float:  # ratio to another scenario at a time (a risk ratio)
+    return float(np.interp(r.m["time_day"], r.t, r.y) / _reference_at(r))
+
+
 def _pct_vs(r: Reading) -> float:
     a = float(np.interp(r.m["time_day"], r.t, r.y))
     b = float(_reference_at(r))
@@ -152,6 +156,13 @@ def _pct_vs_curve(r: Reading, unit: str) -> Curve:
                  f"{r.m['observable']} vs {r.m['reference']} (%)", True)
 
 
+def _ratio_vs_curve(r: Reading, unit: str) -> Curve:
+    ref = r.reference()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = r.y / np.interp(r.t, ref.time_day, series(ref, r.m["observable"]))
+    return Curve(r.t, y, f"{r.m['observable']}, ratio to {r.m['reference']}", True)
+
+
 def _above_baseline(r: Reading, unit: str) -> Curve:
     y = r.y
     return Curve(r.t, y - y[0], f"{r.m['observable']} above baseline ({r.unit})", False)
@@ -174,6 +185,7 @@ MEASURES: dict[str, Measure] = {m.kind: m for m in (
     Measure("pct_change", _pct_change, _pct),
     Measure("diff_vs", _diff_vs, _raw),
     Measure("pct_vs", _pct_vs, _pct_vs_curve),
+    Measure("ratio_vs", _ratio_vs, _ratio_vs_curve),
 )}
 
 

@@ -32,6 +32,17 @@ class PopulationResult:
     failures: list[dict[str, Any]] = field(default_factory=list)
     wall_s: float = 0.0  # the chunks (sampling, burn-in, solve, chunk files)
     timings_s: dict[str, float] = field(default_factory=dict)  # seconds by phase of the run
+    events: pd.DataFrame | None = None  # subject, event, time_day (NaN: none by the end); None: no hazards
+
+    def event_times(self, hazard: str) -> np.ndarray:
+        """Time (day) of each subject's first event of `hazard`: inf when none by the end, NaN for failed
+        subjects."""
+        if self.events is None or hazard not in set(self.events["event"]):
+            raise KeyError(f"no events of {hazard!r} in this run")
+        out = np.full(self.n_subjects, np.nan)
+        rows = self.events[self.events["event"] == hazard]
+        out[rows["subject"].to_numpy()] = np.where(rows["time_day"].isna(), np.inf, rows["time_day"])
+        return out
 
     def to_pandas(self) -> pd.DataFrame:
         """The long table: subject, time_day, observable, value."""
@@ -120,6 +131,15 @@ def write_figures(result: PopulationResult, folder: Path, parquet: Path) -> None
     if len(result.failures) < result.n_subjects:  # some subject has a time course to draw
         fig = result.spaghetti(SPAGHETTI, parquet=parquet)
         fig.savefig(folder / "spaghetti.png", dpi=110)
+        plt.close(fig)
+    if result.events is not None and len(result.events):
+        from osteoqsp.runs.population.events import plot_kaplan_meier
+
+        hazards = list(dict.fromkeys(result.events["event"]))
+        fig = plot_kaplan_meier({"all subjects": {h: result.event_times(h) for h in hazards}},
+                                float(result.time_day[-1]),
+                                f"{result.scenario.name}: first events, Kaplan-Meier, {result.n_subjects} subjects")
+        fig.savefig(folder / "events.png", dpi=110)
         plt.close(fig)
     for group, names in FIGURE_GROUPS.items():
         present = tuple(n for n in names if n in result.observable_names and n in SPEC_OBSERVABLES)

@@ -207,13 +207,42 @@ def _merge(scenario: Scenario, outdir: Path, partial: Path, n_chunks: int, size:
                    pd.DataFrame(columns=["time_day", "observable", "mean"] + [f"p{p:02d}" for p in PERCENTILES]))
         summary.to_csv(tmp / "summary.csv", index=False, float_format="%.8g")
         timings["summary.csv"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        events = _first_events(scenario, partial, n_chunks, t_out, names)
+        if events is not None:
+            events.to_csv(tmp / "events.csv", index=False, float_format="%.6g")
+        timings["events.csv"] = time.perf_counter() - clock
         wall = timings["chunks (sampling, burn-in, solve, chunk files)"]
-        result = PopulationResult(scenario, outdir, size, t_out, names, units, summary, failures, wall, timings)
+        result = PopulationResult(scenario, outdir, size, t_out, names, units, summary, failures, wall, timings,
+                                  events)
         clock = time.perf_counter()
         write_figures(result, tmp / "figures", tmp / "timecourse.parquet")
         timings["figures"] = time.perf_counter() - clock
         (tmp / "run.json").write_text(json.dumps(provenance(result, typical, settings), indent=2, default=float))
     return result
+
+
+def _first_events(scenario: Scenario, partial: Path, n_chunks: int, t_out: np.ndarray,
+                  names: list[str]) -> pd.DataFrame | None:
+    """Each subject's first event of each of the model's hazards (runs/population/events.py), chunk by chunk."""
+    from osteoqsp.model import build_model
+    from osteoqsp.runs.population.events import events_table
+
+    hazards = [h.name for h in build_model(scenario.species).hazards if f"{h.name}_cumulative" in names]
+    if not hazards:
+        return None
+    assert scenario.population is not None
+    streams = {h: i for i, h in enumerate(hazards)}
+    frames = []
+    for h in hazards:  # rows by hazard, then subject, whatever the chunking
+        first = 0
+        for k in range(n_chunks):
+            chunk = np.load(partial / f"chunk-{k:06d}.npy", mmap_mode="r")
+            ids = np.arange(first, first + chunk.shape[0])
+            first += chunk.shape[0]
+            cumulative = {h: np.asarray(chunk[:, :, names.index(f"{h}_cumulative")])}
+            frames.append(events_table([h], cumulative, t_out, ids, scenario.population.seed, streams))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _drawn(values: dict[str, float], typical: dict[str, float]) -> dict[str, float]:

@@ -63,7 +63,8 @@ def sample_subjects(typical: dict[str, float], ids: np.ndarray, seed: int, popul
             if spec is None:
                 continue
             kind, a, b = spec
-            x = rng.uniform(a, b) if kind == "uniform" else max(rng.normal(a, b), 0.0)
+            x = rng.uniform(a, b) if kind == "uniform" else rng.normal(a, b)
+            x = x if cov.signed else max(x, 0.0)
             if cov.scales_doses_of is not None:
                 doses[cov.scales_doses_of] = x
             else:
