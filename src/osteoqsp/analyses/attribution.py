@@ -23,23 +23,48 @@ def placebo_of(scenario: Scenario) -> Scenario:
 
 
 def attribution(scenario: Scenario, endpoints: tuple[str, ...] = ("bmd_lumbar_spine", "bmd_femoral_neck"),
-                time_day: float | None = None) -> pd.DataFrame:
+                time_day: float | None = None, parameters: dict[str, float] | None = None,
+                settings=None) -> pd.DataFrame:  # noqa: ANN001 (SolverSettings)
     """Rows: 'all on', 'without <pathway>' for each pathway, 'all off'; columns: the effect (scenario minus
-    placebo) on each endpoint at time_day (default: the end), and each pathway's share of the full effect."""
+    placebo) on each endpoint at time_day (default: the end), and each pathway's share of the full effect.
+    `parameters` overrides model parameters (model units), e.g. a posterior draw."""
     t = scenario.duration if time_day is None else time_day
-    pathways = [w.name for w in vocabulary(scenario.species).switches]
+    from osteoqsp.model import mk7_pathways
+
+    pathways = list(mk7_pathways(scenario.species))
     cases = {"all on": {}, **{f"without {p}": {p: False} for p in pathways}, "all off": {p: False for p in pathways}}
     rows = []
     for label, switches in cases.items():
         sw = {**scenario.pathways, **switches}
-        arm = simulate(scenario.model_copy(update={"pathways": sw}))
-        pla = simulate(placebo_of(scenario).model_copy(update={"pathways": sw}))
+        arm = simulate(scenario.model_copy(update={"pathways": sw}), parameters=parameters, settings=settings)
+        pla = simulate(placebo_of(scenario).model_copy(update={"pathways": sw}), parameters=parameters,
+                       settings=settings)
         rows.append({"case": label, **{e: arm.at(e, t) - pla.at(e, t) for e in endpoints}})
     df = pd.DataFrame(rows).set_index("case")
     full = df.loc["all on"]
     for e in endpoints:
         df[f"{e} share lost"] = (full[e] - df[e]) / full[e] if full[e] != 0 else float("nan")
     return df
+
+
+def attribution_uncertainty(scenario: Scenario, draws: int,
+                            endpoints: tuple[str, ...] = ("bmd_lumbar_spine", "bmd_femoral_neck"),
+                            time_day: float | None = None) -> pd.DataFrame:
+    """The attribution under each of the first `draws` parameter sets of the shipped posterior (the trial fit),
+    solved with the population integrator: per case and column, the median and the 2.5-97.5 % range over the
+    draws, so a reader sees whether a pathway's share is data or assumption (a wide range: the trials do not
+    fix it)."""
+    from osteoqsp.engine import POPULATION_SETTINGS
+    from osteoqsp.model.parameters import posterior
+
+    sets = posterior(scenario.species)[:draws]
+    if len(sets) < draws:
+        raise ValueError(f"{draws} draws asked, the shipped posterior has {len(sets)} (osteoqsp mbma --install)")
+    frames = [attribution(scenario, endpoints, time_day, p, POPULATION_SETTINGS) for p in sets]
+    stacked = pd.concat(frames, keys=range(len(frames)), names=["draw", "case"])
+    g = stacked.groupby(level="case", sort=False)
+    out = pd.concat({"median": g.median(), "q2.5": g.quantile(0.025), "q97.5": g.quantile(0.975)}, axis=1)
+    return out.loc[frames[0].index]
 
 
 def plot_attribution(df: pd.DataFrame, path: str | Path, title: str) -> None:

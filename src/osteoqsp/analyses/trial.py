@@ -21,6 +21,10 @@ ratio of -ln(1 - risk)) and number needed to treat. Power: virtual trials of n s
 replacement from the pool, each with an event with her own probability, tested by the two-proportion z-test
 at alpha = 0.05; so a few hundred simulated subjects stand for trials of any size. `power_curve` lists the
 numbers per arm at which the power of each event endpoint is also computed (power_curve.csv and .png).
+
+`uncertainty: {draws: N}` runs the arms again under N parameter sets of the shipped posterior (the trial fit,
+`osteoqsp mbma`): differences.csv then gives, beside the power at the typical values, the assurance (the
+probability of success over the uncertainty) and the 5-95 % range of the expected difference over the draws.
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ class Trial(BaseModel):
     seed: int = 0
     power_curve: list[int] = []  # subjects per arm at which to compute the power of the event endpoints
     population: dict[str, Any] = {}  # covariates and correlations of every arm's population (scenario syntax)
+    uncertainty: dict[str, int] = {}  # {draws: N}: also run the arms under N posterior draws (assurance)
 
     @field_validator("population")
     @classmethod
@@ -122,12 +127,21 @@ class Trial(BaseModel):
             raise ScenarioError(f"subjects_per_arm: no number for arm {arm!r}")
         return self.subjects_per_arm[arm]
 
-    def arm_scenario(self, arm: str, index: int) -> Scenario:
+    @field_validator("uncertainty")
+    @classmethod
+    def _uncertainty(cls, v: dict[str, int]) -> dict[str, int]:
+        if v and (set(v) != {"draws"} or int(v["draws"]) < 2):
+            raise ValueError("uncertainty takes draws: N (at least 2)")
+        return v
+
+    def arm_scenario(self, arm: str, index: int, uncertainty: bool = False) -> Scenario:
         data = scenario_data(self.base) if isinstance(self.base, str) else copy.deepcopy(self.base)
         data.update(copy.deepcopy(self.arms[arm]))
         data["name"] = f"{self.name}-{arm}"
         data["population"] = {**(data.get("population") or {}), **self.population,  # the base's, then the trial's
                               "size": self.pool or 2 * max(self.n(a) for a in self.arms), "seed": self.seed}
+        if uncertainty:
+            data["population"]["uncertainty"] = dict(self.uncertainty)
         return Scenario.from_dict(data, source=f"{self.name}: arm {arm}")
 
 
@@ -255,6 +269,8 @@ def run_trial(trial: Trial, outdir: str | Path) -> TrialResult:
                                   "ci_low": float(np.percentile(d, 2.5)), "ci_high": float(np.percentile(d, 97.5)),
                                   "power": hits / trial.replicates, "replicates": trial.replicates})
         estimates, differences = pd.DataFrame(est_rows), pd.DataFrame(diff_rows)
+        if trial.uncertainty:
+            differences = _assurance(trial, differences, ref, tmp / "arms-uncertainty", rng)
         estimates.to_csv(tmp / "estimates.csv", index=False, float_format="%.6g")
         differences.to_csv(tmp / "differences.csv", index=False, float_format="%.6g")
         curve = _power_curve(trial, values, ref, rng) if trial.power_curve else None
@@ -275,6 +291,47 @@ def run_trial(trial: Trial, outdir: str | Path) -> TrialResult:
 
             plt.close(fig)
     return TrialResult(trial, estimates, differences, curve)
+
+
+def _assurance(trial: Trial, differences: pd.DataFrame, ref: str, folder: Path,
+               rng: np.random.Generator) -> pd.DataFrame:
+    """The arms again under the posterior's draws (the same people under each): per difference, its 5-95 %
+    range over the draws (uncertainty of the expected difference) and the assurance, the probability of
+    success over the uncertainty (the mean over draws of the power under each draw, with replicates / draws
+    virtual trials a draw, at least 20)."""
+    arms = list(trial.arms)
+    pops = {arm: simulate_population(trial.arm_scenario(arm, i, uncertainty=True), folder / arm)
+            for i, arm in enumerate(arms)}
+    per_draw = max(20, trial.replicates // int(trial.uncertainty["draws"]))
+    rows = []
+    for ep in trial.endpoints:
+        base = pops[ref].by_draw(_endpoint_values(pops[ref], ep))
+        for arm in arms:
+            if arm == ref:
+                continue
+            v = pops[arm].by_draw(_endpoint_values(pops[arm], ep))
+            diffs, powers = [], []
+            for d in range(v.shape[0]):
+                a, b = v[d][np.isfinite(v[d])], base[d][np.isfinite(base[d])]
+                if ep.event is not None:
+                    power, _, _ = event_replicates(a, b, trial.n(arm), trial.n(ref), per_draw, rng)
+                    diffs.append(100 * (a.mean() - b.mean()))
+                else:
+                    hits = 0
+                    for _ in range(per_draw):
+                        x = rng.choice(a, size=trial.n(arm), replace=trial.n(arm) > a.size)
+                        y = rng.choice(b, size=trial.n(ref), replace=trial.n(ref) > b.size)
+                        x = x + rng.normal(0.0, ep.residual_sd, x.size) if ep.residual_sd else x
+                        y = y + rng.normal(0.0, ep.residual_sd, y.size) if ep.residual_sd else y
+                        hits += _welch_p(x, y) < 0.05
+                    power = hits / per_draw
+                    diffs.append(a.mean() - b.mean())
+                powers.append(power)
+            rows.append({"endpoint": ep.label, "arm": arm, "assurance": float(np.mean(powers)),
+                         "difference_draws_p05": float(np.percentile(diffs, 5)),
+                         "difference_draws_p95": float(np.percentile(diffs, 95)),
+                         "draws": v.shape[0]})
+    return differences.merge(pd.DataFrame(rows), on=["endpoint", "arm"], how="left")
 
 
 def _power_curve(trial: Trial, values: dict[str, dict[str, np.ndarray]], ref: str,

@@ -31,6 +31,13 @@ def build_model(species: str) -> Model:
     return m.build()
 
 
+def mk7_pathways(species: str) -> tuple[str, ...]:
+    """The switchable actions of vitamin K on bone (the switches of the mk7_actions layer); the model's other
+    switches (e.g. fracture_ucoc) are not vitamin K pathways."""
+    model = build_model(species)
+    return tuple(w.name for w in model.switches if model.layer_of[w.parameter] == "mk7_actions")
+
+
 def history_start(species: str, values: dict[str, float]) -> float:
     """Model time (day, <= 0) at which the subject is still at homeostasis: before the menopausal
     transition (human) or before an ovariectomy done before the scenario (rat). The burn-in settles the
@@ -44,4 +51,4 @@ def history_start(species: str, values: dict[str, float]) -> float:
 
 
 __all__ = ["Food", "Model", "ParameterTable", "build_model", "food_table", "load_parameters", "SPECIES",
-           "history_start"]
+           "history_start", "mk7_pathways"]

@@ -84,3 +84,16 @@ def variability() -> dict[str, float]:
 def upper_bounds() -> dict[str, float]:
     """params/variability.csv: parameter -> hard upper bound of a drawn value (absorbed fractions <= 1)."""
     return {r["name"]: float(r["upper"]) for r in _variability_rows() if r["upper"].strip()}
+
+
+@lru_cache(maxsize=4)
+def posterior(species: str) -> list[dict[str, float]]:
+    """params/posterior-<species>.csv (written by `osteoqsp mbma --install`): parameter sets drawn from the
+    posterior of the trial fit, one dict per draw (parameter -> value in the table's unit); [] if none ships.
+    Columns that are not parameters of the table (tau, log_posterior) are left out."""
+    f = resources.files("osteoqsp.model").joinpath("params", f"posterior-{species}.csv")
+    if not f.is_file():
+        return []
+    known = load_parameters(species, calibrated=False).rows
+    rows = csv.DictReader(line for line in f.read_text().splitlines() if not line.startswith("#"))
+    return [{k: float(v) for k, v in r.items() if k in known} for r in rows]

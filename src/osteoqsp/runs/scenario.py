@@ -88,6 +88,14 @@ class SubjectSpec(_Strict):
         return x
 
 
+class Uncertainty(_Strict):
+    """`uncertainty: {draws: N}`: each person of the population is simulated under N parameter sets drawn from
+    the shipped posterior of the trial fit (params/posterior-<species>.csv, `osteoqsp mbma`), so outputs
+    separate uncertainty (between draws) from variability (between people)."""
+
+    draws: int = Field(ge=2, le=10_000)
+
+
 class Population(_Strict):
     """size and seed; optional covariate distributions ({uniform: [low, high]} or {normal: [mean, sd]},
     quantities with units) and correlations between the log-normal etas ({"kel_mk7,f_abs_mk7": 0.4}).
@@ -97,6 +105,24 @@ class Population(_Strict):
     seed: int = 0
     covariates: dict[str, dict[str, list[Any]]] = {}
     correlations: dict[str, float] = {}
+    uncertainty: Uncertainty | None = None
+
+    @property
+    def draws(self) -> int:
+        """Parameter sets from the shipped posterior (1: the typical values only)."""
+        return self.uncertainty.draws if self.uncertainty is not None else 1
+
+    @property
+    def total(self) -> int:
+        """Subjects simulated: `size` people under each of the `draws` parameter sets."""
+        return self.size * self.draws
+
+    def person(self, subject: int) -> int:
+        """The person a simulated subject is (the same person under every draw)."""
+        return subject % self.size
+
+    def draw(self, subject: int) -> int:
+        return subject // self.size
 
     @field_validator("covariates")
     @classmethod
@@ -143,6 +169,16 @@ class Population(_Strict):
             negative = min(a, b) < 0 if kind == "uniform" else a < 0
             if (kind == "uniform" and not a <= b) or (kind == "normal" and b < 0) or (negative and not known[name].signed):
                 raise ValueError(f"@population.covariates: {name}: {kind} {args} is not a valid distribution")
+        if self.uncertainty is not None:
+            from osteoqsp.model.parameters import posterior
+
+            have = len(posterior(model.species))
+            if self.uncertainty.draws > have:
+                raise ValueError(f"@population.uncertainty: {self.uncertainty.draws} draws asked, the shipped "
+                                 f"posterior of the {model.species} model has {have} (osteoqsp mbma --install)")
+            if self.total > MAX_POPULATION:
+                raise ValueError(f"@population.uncertainty: {self.size} subjects x {self.uncertainty.draws} draws "
+                                 f"is more than {MAX_POPULATION:,} simulations")
         varied = sorted(variability())
         for pair in self.correlations:
             unknown = [x.strip() for x in pair.split(",") if x.strip() not in varied]

@@ -29,8 +29,9 @@ SOURCE = "dashboard"
 
 def pathways() -> tuple[str, ...]:
     """The switchable MK-7 pathways, as the model declares them (the switches of its MK-7 layer)."""
-    model = vocabulary("human")
-    return tuple(w.name for w in model.switches if model.layer_of[w.parameter] == "mk7_actions")
+    from osteoqsp.model import mk7_pathways
+
+    return mk7_pathways("human")
 
 
 @dataclass(frozen=True)

@@ -138,9 +138,34 @@ def cmd_attribution(args: argparse.Namespace) -> int:
         except KeyError as exc:
             raise UserError(f"--endpoints: {exc.args[0]}") from None
     print(df.round(4).to_string())
+    if args.uncertainty:
+        from osteoqsp.analyses.attribution import attribution_uncertainty
+
+        with _status(f"the attribution under {args.uncertainty} posterior draws"):
+            try:
+                unc = attribution_uncertainty(scenario, args.uncertainty, endpoints)
+            except ValueError as exc:
+                raise UserError(f"--uncertainty: {exc}") from None
+        print(f"under the uncertainty ({args.uncertainty} draws of the trial fit's posterior): median [2.5-97.5 %]")
+        print(_interval_table(unc).to_string())
+        if args.output:
+            Path(args.output).mkdir(parents=True, exist_ok=True)
     _save_table(args.output, "attribution", df, plot_attribution, f"{scenario.name}: effect vs placebo by pathway",
                 index=True)
+    if args.uncertainty and args.output:
+        unc.to_csv(Path(args.output) / "attribution_uncertainty.csv", float_format="%.6g")
+        print(f"-> {args.output}/attribution_uncertainty.csv")
     return 0
+
+
+def _interval_table(unc):  # noqa: ANN001,ANN202
+    """median [low, high] text per case and column of a (median, q2.5, q97.5) frame."""
+    import pandas as pd
+
+    cols = unc["median"].columns
+    return pd.DataFrame({c: [f"{m:.3g} [{lo:.3g}, {hi:.3g}]" for m, lo, hi in
+                             zip(unc["median"][c], unc["q2.5"][c], unc["q97.5"][c])] for c in cols},
+                        index=unc.index)
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -202,6 +227,40 @@ def cmd_app(args: argparse.Namespace) -> int:
         return subprocess.call(cmd)
     except KeyboardInterrupt:
         return 0
+
+
+def cmd_mbma(args: argparse.Namespace) -> int:
+    """The model-based meta-analysis of the vitamin K trials: posterior of the bone-effect magnitudes."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from osteoqsp.analyses.mbma import install_posterior, run_mbma, write
+
+    if args.walkers < 2 * 6 or args.steps <= args.burn or args.burn < 0:
+        raise UserError("--walkers must be at least 12 (twice the 6 sampled dimensions), --steps above --burn")
+    out = Path(args.output)
+    with _status(f"sampling the trial fit ({args.walkers} walkers x {args.steps} steps, emcee)"):
+        result = run_mbma(args.walkers, args.steps, args.burn, args.seed, progress=sys.stderr.isatty())
+    write(result, out)
+    table = Table(title="osteoqsp mbma: posterior of the vitamin K bone-effect magnitudes (log-uniform priors)")
+    for col in ("parameter", "hand-set", "median", "95 % interval", "identifiable"):
+        table.add_column(col)
+    for r in result.summary.rename(columns={"q2.5": "q2_5", "q97.5": "q97_5"}).itertuples():
+        table.add_row(r.parameter, f"{r.hand_set:.3g}", f"{r.median:.3g}",
+                      f"{getattr(r, 'q2_5'):.3g} to {getattr(r, 'q97_5'):.3g}", "yes" if r.identifiable else "no")
+    Console(width=140).print(table)
+    fit = Table(title="trial contrasts (treatment - control, % points)")
+    for col in ("contrast", "observed", "se", "hand-set model", "posterior-median model", "z"):
+        fit.add_column(col)
+    for r in result.table.itertuples():
+        fit.add_row(r.contrast + ("" if r.fitted else " (not fitted)"), f"{r.observed:g}", f"{r.se:g}",
+                    f"{r.model_before:.2f}", f"{r.model_posterior_median:.2f}", f"{r.z_after:+.1f}")
+    Console(width=140).print(fit)
+    if args.install:
+        path = install_posterior(result, args.keep)
+        print(f"installed {args.keep} posterior draws as the package's posterior: {path}")
+    print(f"-> {out}/posterior.csv, contrasts.csv, parameters.csv, mbma.json, mbma.png")
+    return 0
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -282,6 +341,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     f"{row.lumbar_spine_gain:.2f}", f"{row.model_reduction:.1f} %",
                     f"{row.meta_regression_reduction:.1f} %", f"{row.residual:+.1f} points")
     Console(width=160).print(rel)
+    from osteoqsp.analyses.mbma import contrast_table
+
+    with _status("the vitamin K trial contrasts"):
+        trials = contrast_table()
+    tt = Table(title=f"vitamin K trials (osteoqsp mbma): BMD contrasts inside their 95 % CI, hand-set magnitudes "
+                     f"{int(trials.inside_before.sum())}/{len(trials)}, posterior median "
+                     f"{int(trials.inside_after.sum())}/{len(trials)}")
+    for col in ("contrast", "observed", "95 % CI", "hand-set", "in", "posterior median", "in"):
+        tt.add_column(col)
+    for r in trials.itertuples():
+        tt.add_row(r.contrast + ("" if r.fitted else " (not fitted)"), f"{r.observed:g}", f"{r.low:.2f} to {r.high:.2f}",
+                   f"{r.hand_set:.2f}", "yes" if r.inside_before else "[red]NO[/red]", f"{r.posterior_median:.2f}",
+                   "yes" if r.inside_after else "[red]NO[/red]")
+    Console(width=160).print(tt)
     if args.output:
         with staged_folder(args.output) as tmp:
             with open(tmp / "validation.csv", "w", newline="") as f:
@@ -297,11 +370,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 for row in missing:
                     w.writerow([row["target"], row["study"], row["endpoint"], row["value"], row["unit"]])
             relation.to_csv(tmp / "fracture_relation.csv", index=False, float_format="%.4g")
+            trials.to_csv(tmp / "trial_contrasts.csv", index=False, float_format="%.4g")
             plot_fracture_relation(relation, tmp / "fracture_relation.png")
             overview_figure(comparisons, tmp / "validation.png")
             study_figures(comparisons, tmp / "figures")
         print(f"-> {args.output}/validation.csv, not_compared.csv, validation.png, fracture_relation.csv, "
-              "fracture_relation.png, figures/<study>.png")
+              "fracture_relation.png, trial_contrasts.csv, figures/<study>.png")
     return 0
 
 
@@ -334,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--endpoints", default="bmd_lumbar_spine,bmd_femoral_neck",
                    help="comma-separated observables (default: lumbar spine and femoral neck BMD)")
     s.add_argument("-o", "--output", help="folder for attribution.csv and attribution.png")
+    s.add_argument("--uncertainty", type=int, default=0, metavar="N",
+                   help="also under N parameter sets of the shipped posterior: shares with 95 %% intervals")
     s.set_defaults(func=cmd_attribution)
     s = sub.add_parser("sensitivity", help="global sensitivity (SALib Morris or Sobol) of endpoints at the end")
     s.add_argument("scenario")
@@ -351,6 +427,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8501)
     s.add_argument("--headless", action="store_true", help="do not open a browser")
     s.set_defaults(func=cmd_app)
+    s = sub.add_parser("mbma", help="fit the bone-effect magnitudes to the vitamin K trials; sample their posterior")
+    s.add_argument("-o", "--output", required=True, help="folder for posterior.csv, contrasts.csv, mbma.png")
+    s.add_argument("--walkers", type=int, default=24, help="emcee walkers (default 24)")
+    s.add_argument("--steps", type=int, default=300, help="steps per walker (default 300)")
+    s.add_argument("--burn", type=int, default=150, help="steps discarded as burn-in (default 150)")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--install", action="store_true",
+                   help="ship the draws as the package's posterior (params/posterior-human.csv)")
+    s.add_argument("--keep", type=int, default=200, help="draws installed, thinned evenly (default 200)")
+    s.set_defaults(func=cmd_mbma)
     s = sub.add_parser("calibrate", help="fit the parameters marked fitted to the evidence targets")
     s.add_argument("-o", "--output", required=True, help="folder for calibrated.csv, residuals.csv, ...")
     s.add_argument("--species", choices=["human", "rat"], default="human")

@@ -62,11 +62,14 @@ def kaplan_meier(times: np.ndarray, end: float) -> tuple[np.ndarray, np.ndarray]
 
 
 def events_table(hazards: Sequence[str], cumulative: dict[str, np.ndarray], time_day: np.ndarray,
-                 subjects: np.ndarray, seed: int, streams: dict[str, int]) -> pd.DataFrame:
-    """subject, event, time_day (NaN: none by the end; failed subjects are left out)."""
+                 subjects: np.ndarray, seed: int, streams: dict[str, int],
+                 people: np.ndarray | None = None) -> pd.DataFrame:
+    """subject, event, time_day (NaN: none by the end; failed subjects are left out). `people`: the person
+    each subject is (under parameter draws), whose uniform is used; default the subject itself."""
     frames = []
+    people = subjects if people is None else people
     for name in hazards:
-        times = first_event_times(cumulative[name], time_day, event_uniforms(seed, subjects, streams[name]))
+        times = first_event_times(cumulative[name], time_day, event_uniforms(seed, people, streams[name]))
         keep = ~np.isnan(times)
         frames.append(pd.DataFrame({"subject": subjects[keep], "event": name,
                                     "time_day": np.where(np.isinf(times[keep]), np.nan, times[keep])}))

@@ -33,6 +33,16 @@ class PopulationResult:
     wall_s: float = 0.0  # the chunks (sampling, burn-in, solve, chunk files)
     timings_s: dict[str, float] = field(default_factory=dict)  # seconds by phase of the run
     events: pd.DataFrame | None = None  # subject, event, time_day (NaN: none by the end); None: no hazards
+    uncertainty: pd.DataFrame | None = None  # with `uncertainty: {draws: N}`: uncertainty.csv (see run.py)
+
+    @property
+    def draws(self) -> int:
+        pop = self.scenario.population
+        return pop.draws if pop is not None else 1
+
+    def by_draw(self, values: np.ndarray) -> np.ndarray:
+        """(subject, ...) values as (draw, person, ...): subject = draw x people + person."""
+        return values.reshape(self.draws, self.n_subjects // self.draws, *values.shape[1:])
 
     def event_times(self, hazard: str) -> np.ndarray:
         """Time (day) of each subject's first event of `hazard`: inf when none by the end, NaN for failed
@@ -111,6 +121,31 @@ SPAGHETTI = ("mk7_serum", "ucoc_ratio", "dp_ucmgp", "bmd_lumbar_spine", "bmd_fem
 
 
 
+def plot_uncertainty(result: PopulationResult, names: tuple[str, ...]):  # noqa: ANN201
+    """Per observable: the population mean's 90 % band over the parameter draws (uncertainty) inside the
+    90 % band between people (variability, averaged over the draws)."""
+    assert result.uncertainty is not None
+    u = result.uncertainty
+    names = tuple(n for n in names if n in set(u["observable"]))
+    fig, axes = panel_grid(len(names))
+    scale, xlabel = time_axis(result.time_day)
+    for ax, n in zip(axes, names):
+        q = u[u["observable"] == n]
+        x = q["time_day"] * scale
+        ax.fill_between(x, q["between_people_p05"], q["between_people_p95"], alpha=0.2, color="tab:orange",
+                        label="between people (5-95 %)")
+        ax.fill_between(x, q["mean_p05"], q["mean_p95"], alpha=0.5, color="tab:blue",
+                        label="population mean over draws (5-95 %)")
+        ax.plot(x, q["mean_p50"], color="tab:blue", label="median over draws")
+        label_panel(ax, n, result.observable_units[n], xlabel)
+    if names:
+        axes[0].legend(fontsize=7)
+    fig.suptitle(f"{result.scenario.name}: uncertainty ({result.draws} parameter draws) and variability "
+                 f"({result.n_subjects // result.draws} people)")
+    fig.tight_layout()
+    return fig
+
+
 def provenance(result: PopulationResult, typical: dict[str, float], settings: SolverSettings) -> dict[str, Any]:
     from osteoqsp import __version__
 
@@ -131,6 +166,10 @@ def write_figures(result: PopulationResult, folder: Path, parquet: Path) -> None
     if len(result.failures) < result.n_subjects:  # some subject has a time course to draw
         fig = result.spaghetti(SPAGHETTI, parquet=parquet)
         fig.savefig(folder / "spaghetti.png", dpi=110)
+        plt.close(fig)
+    if result.uncertainty is not None:
+        fig = plot_uncertainty(result, SPAGHETTI)
+        fig.savefig(folder / "uncertainty.png", dpi=110)
         plt.close(fig)
     if result.events is not None and len(result.events):
         from osteoqsp.runs.population.events import plot_kaplan_meier

@@ -66,7 +66,7 @@ def simulate_population(scenario: Scenario, outdir: str | Path | None = None, *,
     if scenario.population is None:
         raise ValueError("the scenario has no population")
     settings = settings or POPULATION_SETTINGS
-    size = scenario.population.size
+    size = scenario.population.total  # people x parameter draws
     clock = time.perf_counter()
     eng = engine_for(scenario.species)
     timings = {"engine load (model build, compiled-module cache)": time.perf_counter() - clock}
@@ -212,14 +212,43 @@ def _merge(scenario: Scenario, outdir: Path, partial: Path, n_chunks: int, size:
         if events is not None:
             events.to_csv(tmp / "events.csv", index=False, float_format="%.6g")
         timings["events.csv"] = time.perf_counter() - clock
+        spread = None
+        if scenario.population is not None and scenario.population.uncertainty is not None:
+            clock = time.perf_counter()
+            spread = _uncertainty(scenario, partial, n_chunks, t_out, names)
+            spread.to_csv(tmp / "uncertainty.csv", index=False, float_format="%.8g")
+            pop = scenario.population
+            pd.DataFrame({"subject": np.arange(size), "person": np.arange(size) % pop.size,
+                          "draw": np.arange(size) // pop.size}).to_csv(tmp / "subjects.csv", index=False)
+            timings["uncertainty.csv"] = time.perf_counter() - clock
         wall = timings["chunks (sampling, burn-in, solve, chunk files)"]
         result = PopulationResult(scenario, outdir, size, t_out, names, units, summary, failures, wall, timings,
-                                  events)
+                                  events, spread)
         clock = time.perf_counter()
         write_figures(result, tmp / "figures", tmp / "timecourse.parquet")
         timings["figures"] = time.perf_counter() - clock
         (tmp / "run.json").write_text(json.dumps(provenance(result, typical, settings), indent=2, default=float))
     return result
+
+
+def _uncertainty(scenario: Scenario, partial: Path, n_chunks: int, t_out: np.ndarray,
+                 names: list[str]) -> pd.DataFrame:
+    """Uncertainty and variability apart, per time and observable: over the parameter draws, the 5th, 50th
+    and 95th percentiles of the population mean (uncertainty of the mean); averaged over the draws, the 5th and
+    95th percentiles between people (variability)."""
+    pop = scenario.population
+    assert pop is not None
+    mmaps = [np.load(partial / f"chunk-{k:06d}.npy", mmap_mode="r") for k in range(n_chunks)]
+    frames = []
+    for j, name in enumerate(names):
+        v = np.concatenate([m[:, :, j] for m in mmaps]).astype(float).reshape(pop.draws, pop.size, -1)
+        means = np.nanmean(v, axis=1)  # (draws, times)
+        within = np.nanpercentile(v, (5, 95), axis=1)  # (2, draws, times)
+        q = np.nanpercentile(means, (5, 50, 95), axis=0)
+        frames.append(pd.DataFrame({"time_day": t_out, "observable": name, "mean_p05": q[0], "mean_p50": q[1],
+                                    "mean_p95": q[2], "between_people_p05": within[0].mean(axis=0),
+                                    "between_people_p95": within[1].mean(axis=0)}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _first_events(scenario: Scenario, partial: Path, n_chunks: int, t_out: np.ndarray,
@@ -241,7 +270,8 @@ def _first_events(scenario: Scenario, partial: Path, n_chunks: int, t_out: np.nd
             ids = np.arange(first, first + chunk.shape[0])
             first += chunk.shape[0]
             cumulative = {h: np.asarray(chunk[:, :, names.index(f"{h}_cumulative")])}
-            frames.append(events_table([h], cumulative, t_out, ids, scenario.population.seed, streams))
+            people = ids % scenario.population.size  # a person's events: the same uniform under every draw
+            frames.append(events_table([h], cumulative, t_out, ids, scenario.population.seed, streams, people))
     return pd.concat(frames, ignore_index=True)
 
 

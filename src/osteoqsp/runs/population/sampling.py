@@ -50,13 +50,15 @@ def sample_subjects(typical: dict[str, float], ids: np.ndarray, seed: int, popul
     factor = _eta_factor(names, omega, population.correlations if population is not None else {})
     upper = upper_bounds()
     covariates = build_model(species).covariates if population is not None and population.covariates else ()
+    draws = _draws(species, population, typical)
     out = []
     for sid in ids:
-        rng = np.random.default_rng([seed, int(sid)])
+        person, d = (population.person(int(sid)), population.draw(int(sid))) if draws else (int(sid), 0)
+        rng = np.random.default_rng([seed, person])  # the same person under every parameter draw
         row = factor @ rng.standard_normal(len(names))
-        values = dict(typical)
+        values = {**typical, **draws[d]} if draws else dict(typical)
         for name, e in zip(names, row):
-            values[name] = min(typical[name] * math.exp(e), upper.get(name, math.inf))
+            values[name] = min(values[name] * math.exp(e), upper.get(name, math.inf))
         doses: dict[str, float] = {}
         for cov in covariates:
             spec = population.covariate(cov.name, cov.unit)
@@ -72,3 +74,16 @@ def sample_subjects(typical: dict[str, float], ids: np.ndarray, seed: int, popul
                 values.update(cov.update(values, x))
         out.append(Draw(values, doses))
     return out
+
+
+def _draws(species: str, population: Any, typical: dict[str, float]) -> list[dict[str, float]]:
+    """The first `uncertainty.draws` parameter sets of the shipped posterior, in model units ([] without)."""
+    if population is None or getattr(population, "uncertainty", None) is None:
+        return []
+    from osteoqsp.model.parameters import load_parameters, posterior
+    from osteoqsp.symbolic.units import convert
+
+    model = build_model(species)
+    table = load_parameters(species)
+    return [{k: convert(v, table.rows[k].unit, model.parameter_units[k]) for k, v in row.items() if k in typical}
+            for row in posterior(species)[:population.uncertainty.draws]]
