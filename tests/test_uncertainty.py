@@ -100,3 +100,22 @@ def test_attribution_shares_carry_intervals():
     for case in ("without carboxylation", "without sxr"):
         lo, med, hi = (unc[q].loc[case, share] for q in ("q2.5", "median", "q97.5"))
         assert lo <= med <= hi
+
+
+def test_claims_constrain_the_trial_fit():
+    """The claims that share the magnitudes hold at the shipped typical values (margins >= 0) and fail when the
+    magnitudes are cut tenfold; the log-posterior then pays for them."""
+    import math
+
+    from osteoqsp.analyses.mbma import claim_margins, log_posterior
+    from osteoqsp.model import load_parameters
+
+    table = load_parameters("human")
+    assert all(m >= 0 for m in claim_margins().values())
+    from osteoqsp.analyses.mbma import BOUNDS
+
+    low = {p: max(table.rows[p].value / 10, 1.01 * BOUNDS[p][0]) for p in PARAMETERS}
+    assert sum(m < 0 for m in claim_margins(low).values()) >= 3 and math.isfinite(log_posterior(
+        np.array([math.log(v) for v in low.values()] + [0.5]), with_claims=True))
+    theta = np.array([math.log(v) for v in low.values()] + [0.5])
+    assert log_posterior(theta, with_claims=True) < log_posterior(theta, with_claims=False) - 10

@@ -216,8 +216,11 @@ def test_claim_C17_nfkb_suppressed_in_both_lineages():
     r = _invitro(1000.0)
     assert r.at("nfkb", 7) < 0.99 and r.at("nfkb_osteoblast", 7) < 0.99
     # TNF-alpha-depressed differentiation is restored: with inflammation, MK-7 raises OBp -> OBa flux
-    inflamed = _invitro(1000.0, tnf_alpha=2.0, sw_sxr=0.0)  # SXR off: the rise is NF-kB's, not protein synthesis
-    control = _invitro(0.0, tnf_alpha=2.0, sw_sxr=0.0)
+    # the other pathways off: the rise is NF-kB's (not protein synthesis, nor the coupling that fewer
+    # osteoclasts, by apoptosis, bring to the osteoblast lineage)
+    only = {"sw_sxr": 0.0, "sw_osteoclast_apoptosis": 0.0, "sw_carboxylation": 0.0}
+    inflamed = _invitro(1000.0, tnf_alpha=2.0, **only)
+    control = _invitro(0.0, tnf_alpha=2.0, **only)
     assert lets_at(inflamed, 7)["obp_differentiation"] > lets_at(control, 7)["obp_differentiation"]
 
 

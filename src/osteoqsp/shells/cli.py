@@ -240,17 +240,18 @@ def cmd_mbma(args: argparse.Namespace) -> int:
         raise UserError("--walkers must be at least 12 (twice the 6 sampled dimensions), --steps above --burn")
     out = Path(args.output)
     with _status(f"sampling the trial fit ({args.walkers} walkers x {args.steps} steps, emcee)"):
-        result = run_mbma(args.walkers, args.steps, args.burn, args.seed, progress=sys.stderr.isatty())
+        result = run_mbma(args.walkers, args.steps, args.burn, args.seed, progress=sys.stderr.isatty(),
+                          claims=not args.no_claims)
     write(result, out)
     table = Table(title="osteoqsp mbma: posterior of the vitamin K bone-effect magnitudes (log-uniform priors)")
-    for col in ("parameter", "hand-set", "median", "95 % interval", "identifiable"):
+    for col in ("parameter", "start (table)", "median", "95 % interval", "identifiable"):
         table.add_column(col)
     for r in result.summary.rename(columns={"q2.5": "q2_5", "q97.5": "q97_5"}).itertuples():
-        table.add_row(r.parameter, f"{r.hand_set:.3g}", f"{r.median:.3g}",
+        table.add_row(r.parameter, f"{r.start:.3g}", f"{r.median:.3g}",
                       f"{getattr(r, 'q2_5'):.3g} to {getattr(r, 'q97_5'):.3g}", "yes" if r.identifiable else "no")
     Console(width=140).print(table)
     fit = Table(title="trial contrasts (treatment - control, % points)")
-    for col in ("contrast", "observed", "se", "hand-set model", "posterior-median model", "z"):
+    for col in ("contrast", "observed", "se", "model at the start", "posterior-median model", "z"):
         fit.add_column(col)
     for r in result.table.itertuples():
         fit.add_row(r.contrast + ("" if r.fitted else " (not fitted)"), f"{r.observed:g}", f"{r.se:g}",
@@ -259,6 +260,13 @@ def cmd_mbma(args: argparse.Namespace) -> int:
     if args.install:
         path = install_posterior(result, args.keep)
         print(f"installed {args.keep} posterior draws as the package's posterior: {path}")
+        from osteoqsp.analyses.mbma import install_typical, typical_from_posterior
+
+        values, logp, rank = typical_from_posterior(result.draws)
+        note = (f"osteoqsp mbma: the highest-posterior draw meeting every claim (rank {rank + 1}, log-posterior "
+                f"{logp:.2f}) of the trial fit of analyses/evidence/mbma.yaml with the claims as soft constraints; "
+                "posterior in params/posterior-human.csv")
+        print(f"installed the typical values {values}: {install_typical(values, note)}")
     print(f"-> {out}/posterior.csv, contrasts.csv, parameters.csv, mbma.json, mbma.png")
     return 0
 
@@ -345,14 +353,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     with _status("the vitamin K trial contrasts"):
         trials = contrast_table()
-    tt = Table(title=f"vitamin K trials (osteoqsp mbma): BMD contrasts inside their 95 % CI, hand-set magnitudes "
-                     f"{int(trials.inside_before.sum())}/{len(trials)}, posterior median "
+    tt = Table(title=f"vitamin K trials (osteoqsp mbma): BMD contrasts inside their 95 % CI, typical magnitudes "
+                     f"{int(trials.inside_typical.sum())}/{len(trials)}, posterior median "
                      f"{int(trials.inside_after.sum())}/{len(trials)}")
-    for col in ("contrast", "observed", "95 % CI", "hand-set", "in", "posterior median", "in"):
+    for col in ("contrast", "observed", "95 % CI", "typical", "in", "posterior median", "in"):
         tt.add_column(col)
     for r in trials.itertuples():
         tt.add_row(r.contrast + ("" if r.fitted else " (not fitted)"), f"{r.observed:g}", f"{r.low:.2f} to {r.high:.2f}",
-                   f"{r.hand_set:.2f}", "yes" if r.inside_before else "[red]NO[/red]", f"{r.posterior_median:.2f}",
+                   f"{r.typical:.2f}", "yes" if r.inside_typical else "[red]NO[/red]", f"{r.posterior_median:.2f}",
                    "yes" if r.inside_after else "[red]NO[/red]")
     Console(width=160).print(tt)
     if args.output:
@@ -436,6 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--install", action="store_true",
                    help="ship the draws as the package's posterior (params/posterior-human.csv)")
     s.add_argument("--keep", type=int, default=200, help="draws installed, thinned evenly (default 200)")
+    s.add_argument("--no-claims", action="store_true",
+                   help="the trials alone, without the review's claims as soft constraints")
     s.set_defaults(func=cmd_mbma)
     s = sub.add_parser("calibrate", help="fit the parameters marked fitted to the evidence targets")
     s.add_argument("-o", "--output", required=True, help="folder for calibrated.csv, residuals.csv, ...")
