@@ -119,3 +119,18 @@ def test_claims_constrain_the_trial_fit():
         np.array([math.log(v) for v in low.values()] + [0.5]), with_claims=True))
     theta = np.array([math.log(v) for v in low.values()] + [0.5])
     assert log_posterior(theta, with_claims=True) < log_posterior(theta, with_claims=False) - 10
+
+
+def test_sensitivity_indices_carry_intervals():
+    """Around each posterior draw: the BMD endpoint's indices move with the bone-effect magnitudes, the ucOC
+    ratio's (a carboxylation read-out, upstream of them) do not; shares sum to one per endpoint."""
+    from osteoqsp.analyses.sensitivity import sensitivity_uncertainty
+    from osteoqsp.runs.library import load_scenario
+
+    sc = load_scenario("knapen2013-mk7").model_copy(update={"duration": 365.25})
+    unc = sensitivity_uncertainty(sc, 3, n=2, parameters=["f_abs_mk7", "kel_mk7", "km_carb_oc"],
+                                  endpoints=("bmd_lumbar_spine", "ucoc_ratio"))
+    bmd, ucoc = unc.loc["bmd_lumbar_spine"], unc.loc["ucoc_ratio"]
+    assert (bmd[("q97.5", "mu_star")] > bmd[("q2.5", "mu_star")]).any()
+    assert np.allclose(ucoc[("q97.5", "mu_star")], ucoc[("q2.5", "mu_star")], rtol=1e-6)
+    assert unc[("median", "share")].groupby(level="endpoint").sum().between(0.9, 1.1).all()

@@ -21,11 +21,12 @@ from osteoqsp.runs.subject import engine_for, parameter_values, prepare_many
 METHODS = ("morris", "sobol")
 
 
-def evaluate(scenario: Scenario, names: list[str], log_values: np.ndarray, endpoints: tuple[str, ...]
-             ) -> np.ndarray:
-    """Endpoints at the end of the scenario for each row of log-parameter values -> (samples, endpoints)."""
+def evaluate(scenario: Scenario, names: list[str], log_values: np.ndarray, endpoints: tuple[str, ...],
+             base: dict[str, float] | None = None) -> np.ndarray:
+    """Endpoints at the end of the scenario for each row of log-parameter values -> (samples, endpoints);
+    `base` overrides the typical values the rows vary around (model units)."""
     eng = engine_for(scenario.species)
-    typical = parameter_values(scenario)
+    typical = {**parameter_values(scenario), **(base or {})}
     values = [dict(typical, **{n: float(np.exp(x)) for n, x in zip(names, row)}) for row in log_values]
     subjects = prepare_many(scenario, values, SolverSettings(), t_out=np.array([0.0, scenario.duration]))
     if not subjects.ok.all():
@@ -40,11 +41,13 @@ def evaluate(scenario: Scenario, names: list[str], log_values: np.ndarray, endpo
 
 def sensitivity(scenario: Scenario, *, method: str = "morris", n: int = 10, seed: int = 0,
                 parameters: list[str] | None = None, spread: float = 2.0,
-                endpoints: tuple[str, ...] = ("bmd_lumbar_spine", "ucoc_ratio")) -> pd.DataFrame:
-    """Indices per parameter and endpoint: Morris mu*, sigma; or Sobol S1, ST (with confidence)."""
+                endpoints: tuple[str, ...] = ("bmd_lumbar_spine", "ucoc_ratio"),
+                base: dict[str, float] | None = None) -> pd.DataFrame:
+    """Indices per parameter and endpoint: Morris mu*, sigma; or Sobol S1, ST (with confidence). `base`
+    overrides the typical values (model units), e.g. a posterior draw."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
-    typical = parameter_values(scenario)
+    typical = {**parameter_values(scenario), **(base or {})}
     names = sorted(parameters or [p for p in variability() if p in typical])
     unknown = [p for p in names if p not in typical]
     if unknown:
@@ -64,7 +67,7 @@ def sensitivity(scenario: Scenario, *, method: str = "morris", n: int = 10, seed
         from SALib.sample import sobol as sample
 
         x = sample.sample(problem, n, calc_second_order=False, seed=seed)
-    y = evaluate(scenario, names, x, endpoints)
+    y = evaluate(scenario, names, x, endpoints, base)
     rows = []
     for j, e in enumerate(endpoints):
         yj = np.nan_to_num(y[:, j], nan=np.nanmean(y[:, j]))
@@ -81,6 +84,29 @@ def sensitivity(scenario: Scenario, *, method: str = "morris", n: int = 10, seed
     df = pd.DataFrame(rows)
     df.attrs["samples"] = len(x)
     return df
+
+
+def sensitivity_uncertainty(scenario: Scenario, draws: int, **kwargs) -> pd.DataFrame:  # noqa: ANN003
+    """The sensitivity around each of the first `draws` parameter sets of the shipped posterior (the trial fit):
+    per endpoint and parameter, each index's median and 2.5-97.5 % range over the draws, and its share (the
+    index over the sum of that endpoint's indices: mu* for Morris, ST for Sobol) with its range."""
+    from osteoqsp.model.parameters import posterior
+
+    sets = posterior(scenario.species)[:draws]
+    if len(sets) < draws:
+        raise ValueError(f"{draws} draws asked, the shipped posterior has {len(sets)} (osteoqsp mbma --install)")
+    frames = []
+    for d, values in enumerate(sets):
+        df = sensitivity(scenario, base=values, **kwargs)
+        col = "mu_star" if "mu_star" in df else "ST"
+        df["share"] = df[col] / df.groupby("endpoint")[col].transform("sum")
+        frames.append(df.assign(draw=d))
+    allx = pd.concat(frames, ignore_index=True)
+    cols = [c for c in allx.columns if c not in ("endpoint", "parameter", "draw") and not c.endswith("_conf")]
+    g = allx.groupby(["endpoint", "parameter"], sort=False)[cols]
+    out = pd.concat({"median": g.median(), "q2.5": g.quantile(0.025), "q97.5": g.quantile(0.975)}, axis=1)
+    out.attrs["samples"] = sum(f.attrs.get("samples", 0) for f in frames)
+    return out
 
 
 def plot_sensitivity(df: pd.DataFrame, path: str | Path, title: str) -> None:

@@ -185,6 +185,22 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     print(f"({df.attrs['samples']} model runs)")
     _save_table(args.output, "sensitivity", df, plot_sensitivity, f"{scenario.name}: {args.method}, seed {args.seed}",
                 index=False)
+    if args.uncertainty:
+        from osteoqsp.analyses.sensitivity import sensitivity_uncertainty
+
+        with _status(f"the sensitivity around {args.uncertainty} posterior draws"):
+            try:
+                unc = sensitivity_uncertainty(scenario, args.uncertainty, method=args.method, n=args.n,
+                                              seed=args.seed, parameters=params,
+                                              endpoints=tuple(args.endpoints.split(",")))
+            except (KeyError, ValueError) as exc:
+                raise UserError(f"--uncertainty: {exc.args[0] if exc.args else exc}") from None
+        print(f"around {args.uncertainty} draws of the trial fit's posterior: median [2.5-97.5 %] "
+              f"({unc.attrs['samples']} model runs)")
+        print(_interval_table(unc).to_string())
+        if args.output:
+            unc.to_csv(Path(args.output) / "sensitivity_uncertainty.csv", float_format="%.6g")
+            print(f"-> {args.output}/sensitivity_uncertainty.csv")
     return 0
 
 
@@ -427,6 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--parameters", help="comma-separated (default: the parameters of the variability table)")
     s.add_argument("--endpoints", default="bmd_lumbar_spine,ucoc_ratio")
     s.add_argument("-o", "--output")
+    s.add_argument("--uncertainty", type=int, default=0, metavar="N",
+                   help="also around N parameter sets of the shipped posterior: indices and shares with intervals")
     s.set_defaults(func=cmd_sensitivity)
     s = sub.add_parser("report", help="one self-contained HTML file for an output folder")
     s.add_argument("folder")
