@@ -55,11 +55,9 @@ def attribution_uncertainty(scenario: Scenario, draws: int,
     draws, so a reader sees whether a pathway's share is data or assumption (a wide range: the trials do not
     fix it)."""
     from osteoqsp.engine import POPULATION_SETTINGS
-    from osteoqsp.model.parameters import posterior
+    from osteoqsp.model.parameters import posterior_draws
 
-    sets = posterior(scenario.species)[:draws]
-    if len(sets) < draws:
-        raise ValueError(f"{draws} draws asked, the shipped posterior has {len(sets)} (osteoqsp mbma --install)")
+    sets = posterior_draws(scenario.species, draws)
     frames = [attribution(scenario, endpoints, time_day, p, POPULATION_SETTINGS) for p in sets]
     stacked = pd.concat(frames, keys=range(len(frames)), names=["draw", "case"])
     g = stacked.groupby(level="case", sort=False)

@@ -90,11 +90,9 @@ def sensitivity_uncertainty(scenario: Scenario, draws: int, **kwargs) -> pd.Data
     """The sensitivity around each of the first `draws` parameter sets of the shipped posterior (the trial fit):
     per endpoint and parameter, each index's median and 2.5-97.5 % range over the draws, and its share (the
     index over the sum of that endpoint's indices: mu* for Morris, ST for Sobol) with its range."""
-    from osteoqsp.model.parameters import posterior
+    from osteoqsp.model.parameters import posterior_draws
 
-    sets = posterior(scenario.species)[:draws]
-    if len(sets) < draws:
-        raise ValueError(f"{draws} draws asked, the shipped posterior has {len(sets)} (osteoqsp mbma --install)")
+    sets = posterior_draws(scenario.species, draws)
     frames = []
     for d, values in enumerate(sets):
         df = sensitivity(scenario, base=values, **kwargs)

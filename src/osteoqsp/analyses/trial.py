@@ -179,6 +179,23 @@ def _welch_p(a: np.ndarray, b: np.ndarray) -> float:
 Z_CRIT = 1.959963984540054  # two-sided alpha = 0.05
 
 
+def observable_replicates(v: np.ndarray, base: np.ndarray, n: int, n_ref: int, residual_sd: float,
+                          replicates: int, rng: np.random.Generator, top_up: bool = False) -> tuple[float, np.ndarray]:
+    """Virtual trials of an observable endpoint: n (n_ref) subjects drawn without replacement from each arm's
+    pool (all of it when it is smaller; top_up: n drawn with replacement then), each measurement with
+    `residual_sd` added, compared by Welch's t-test at alpha 0.05. Returns the power and each replicate's
+    difference of means."""
+    diffs, hits = np.empty(replicates), 0
+    for r in range(replicates):
+        a = rng.choice(v, size=n if top_up else min(n, v.size), replace=top_up and n > v.size)
+        b = rng.choice(base, size=n_ref if top_up else min(n_ref, base.size), replace=top_up and n_ref > base.size)
+        a = a + rng.normal(0.0, residual_sd, a.size) if residual_sd else a
+        b = b + rng.normal(0.0, residual_sd, b.size) if residual_sd else b
+        diffs[r] = a.mean() - b.mean()
+        hits += _welch_p(a, b) < 0.05
+    return hits / replicates, diffs
+
+
 def event_replicates(risk: np.ndarray, risk_ref: np.ndarray, n: int, n_ref: int, replicates: int,
                      rng: np.random.Generator) -> tuple[float, np.ndarray, np.ndarray]:
     """Virtual trials of a first-event endpoint: n (n_ref) subjects drawn with replacement from each arm's
@@ -256,18 +273,11 @@ def run_trial(trial: Trial, outdir: str | Path) -> TrialResult:
                     diff_rows.append(_event_difference(ep, arm, ref, v, base, trial.n(arm), trial.n(ref),
                                                        trial.replicates, rng))
                     continue
-                diffs, hits = [], 0
-                for _ in range(trial.replicates):
-                    a = rng.choice(v, size=min(trial.n(arm), v.size), replace=False)
-                    b = rng.choice(base, size=min(trial.n(ref), base.size), replace=False)
-                    a = a + rng.normal(0.0, ep.residual_sd, a.size) if ep.residual_sd else a
-                    b = b + rng.normal(0.0, ep.residual_sd, b.size) if ep.residual_sd else b
-                    diffs.append(a.mean() - b.mean())
-                    hits += _welch_p(a, b) < 0.05
-                d = np.array(diffs)
+                power, d = observable_replicates(v, base, trial.n(arm), trial.n(ref), ep.residual_sd,
+                                                 trial.replicates, rng)
                 diff_rows.append({"endpoint": ep.label, "arm": arm, "reference": ref, "difference": v.mean() - base.mean(),
                                   "ci_low": float(np.percentile(d, 2.5)), "ci_high": float(np.percentile(d, 97.5)),
-                                  "power": hits / trial.replicates, "replicates": trial.replicates})
+                                  "power": power, "replicates": trial.replicates})
         estimates, differences = pd.DataFrame(est_rows), pd.DataFrame(diff_rows)
         if trial.uncertainty:
             differences = _assurance(trial, differences, ref, tmp / "arms-uncertainty", rng)
@@ -317,14 +327,8 @@ def _assurance(trial: Trial, differences: pd.DataFrame, ref: str, folder: Path,
                     power, _, _ = event_replicates(a, b, trial.n(arm), trial.n(ref), per_draw, rng)
                     diffs.append(100 * (a.mean() - b.mean()))
                 else:
-                    hits = 0
-                    for _ in range(per_draw):
-                        x = rng.choice(a, size=trial.n(arm), replace=trial.n(arm) > a.size)
-                        y = rng.choice(b, size=trial.n(ref), replace=trial.n(ref) > b.size)
-                        x = x + rng.normal(0.0, ep.residual_sd, x.size) if ep.residual_sd else x
-                        y = y + rng.normal(0.0, ep.residual_sd, y.size) if ep.residual_sd else y
-                        hits += _welch_p(x, y) < 0.05
-                    power = hits / per_draw
+                    power, _ = observable_replicates(a, b, trial.n(arm), trial.n(ref), ep.residual_sd, per_draw, rng,
+                                                     top_up=True)
                     diffs.append(a.mean() - b.mean())
                 powers.append(power)
             rows.append({"endpoint": ep.label, "arm": arm, "assurance": float(np.mean(powers)),

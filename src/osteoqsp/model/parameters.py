@@ -97,3 +97,11 @@ def posterior(species: str) -> list[dict[str, float]]:
     known = load_parameters(species, calibrated=False).rows
     rows = csv.DictReader(line for line in f.read_text().splitlines() if not line.startswith("#"))
     return [{k: float(v) for k, v in r.items() if k in known} for r in rows]
+
+
+def posterior_draws(species: str, n: int) -> list[dict[str, float]]:
+    """The first n parameter sets of the shipped posterior; a ValueError when it holds fewer."""
+    sets = posterior(species)[:n]
+    if len(sets) < n:
+        raise ValueError(f"{n} draws asked, the shipped posterior has {len(sets)} (osteoqsp mbma --install)")
+    return sets
