@@ -172,3 +172,17 @@ def test_femoral_neck_tscore_widget_reaches_the_fracture_layer():
     assert low["fracture_hip_hazard"][0] > 2 * mean["fracture_hip_hazard"][0]
     fig = figure(low, GROUPS["Fracture risk"])
     assert len(fig.axes) >= 6
+
+
+def test_therapy_selector_builds_the_labelled_regimen_and_reads_it_back():
+    i = Inputs(supplement="MK-7", therapy="denosumab", therapy_stop_month=24.0)
+    data = build_scenario(i)
+    assert {"agent": "denosumab", "dose": "60 mg", "every": "6 month", "stop": "24 month"} in data["intake"]
+    check_scenario(data)
+    back = inputs_from_scenario(data)
+    assert (back.therapy, back.therapy_stop_month, back.other_intake) == ("denosumab", pytest.approx(24.0), ())
+    for drug in ("teriparatide", "alendronate"):
+        assert inputs_from_scenario(build_scenario(Inputs(therapy=drug))).therapy == drug
+    odd = build_scenario(Inputs(supplement="none"))
+    odd["intake"] = [{"agent": "alendronate", "dose": "10 mg", "every": "1 day"}]  # not the weekly label
+    assert inputs_from_scenario(odd).other_intake == ({"agent": "alendronate", "dose": "10 mg", "every": "1 day"},)

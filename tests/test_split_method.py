@@ -17,14 +17,16 @@ from tests.conftest import builtin
 
 
 def test_linear_block_is_the_pharmacokinetics():
-    """Found symbolically: every amount of a vitamer, warfarin or supplement (and their tallies) is in the block;
-    no bone cell, bone site, clotting factor or vitamin K redox fraction is; the age-dependent absorption is
-    the one slow factor, acting on the four gut states (menatetrenone has its own)."""
+    """Found symbolically: every amount of a vitamer, warfarin, zinc, teriparatide, alendronate and vitamin D3
+    (and their tallies, and 25(OH)D) is in the block, with denosumab's s.c. depot; no bone cell, bone site,
+    clotting factor, vitamin K redox fraction, calcium pool or plasma denosumab (saturable elimination) is; the
+    age-dependent absorption is the one slow factor, acting on the four gut states (menatetrenone has its own)."""
     eng = engine_for("human")
     names = [s.name for s in build_model("human").states]
     block = {names[i] for i in eng.mod.LIN_IDX}
-    pk_prefixes = ("k1_", "mk4_", "mk7_", "menatetrenone_", "warfarin_", "calcium_", "vitamin_d3_", "zinc_")
-    assert block == {n for n in names if n.startswith(pk_prefixes)}
+    pk_prefixes = ("k1_", "mk4_", "mk7_", "menatetrenone_", "warfarin_", "zinc_", "teriparatide_", "alendronate_",
+                   "vitamin_d3_")
+    assert block == {n for n in names if n.startswith(pk_prefixes)} | {"denosumab_sc", "calcifediol"}
     assert eng.mod.N_THETA == 1
     gut_cols = sorted(names[eng.mod.LIN_IDX[c]] for c in eng.mod.THETA_COLS[0] if c >= 0)
     assert gut_cols == ["k1_gut", "menatetrenone_gut", "mk4_gut", "mk7_gut"]

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from osteoqsp.model import bone_cells, covariates, fractures, intake_pk, mk7_actions, readouts, vitamin_k_cycle
+import sympy as sp
+
+from osteoqsp.model import (alendronate, bone_cells, covariates, denosumab, fractures, intake_pk, mineral_axis,
+                            mk7_actions, readouts, teriparatide, vitamin_k_cycle)
 from osteoqsp.model.foods import Food, food_table
 from osteoqsp.symbolic.declare import Model, ModelBuilder
 from osteoqsp.model.parameters import ParameterTable, load_parameters
@@ -24,9 +27,19 @@ def build_model(species: str) -> Model:
     pk = intake_pk.declare(m)
     cycle = vitamin_k_cycle.declare(m, pk)
     act = mk7_actions.declare(m, pk, cycle)
-    cells = bone_cells.declare(m, pk, act)
-    change = readouts.declare(m, pk, cycle, act, cells)
-    fractures.declare(m, cycle, change)
+    if species == "human":
+        teri = teriparatide.declare(m)
+        drugs = {"denosumab_conc": denosumab.declare(m), "alendronate_effect": alendronate.declare(m)}
+        mineral = mineral_axis.declare(m, teri)
+        drugs["pth_relative"] = mineral["pth_relative"]
+    else:  # the rat model has no mineral axis or comparator drugs: PTH stays at its steady state
+        drugs = {"pth_relative": sp.Integer(1), "denosumab_conc": sp.Integer(0), "alendronate_effect": sp.Integer(1)}
+    cells = bone_cells.declare(m, act, pk["age"], drugs)
+    out = readouts.declare(m, pk, cycle, act, cells)
+    if species == "human":
+        mineral_axis.declare_bone_exchange(m, mineral, out.formation_rel, out.resorption_total_body,
+                                           out.mass["total_body"], out.turnover_total_body)
+    fractures.declare(m, cycle, out.change)
     covariates.declare(m)
     return m.build()
 

@@ -35,7 +35,11 @@ def estrogen(m: ModelBuilder) -> sp.Symbol:
     return m.let("estrogen", level, "1", "estrogen relative to the premenopausal / sham level")
 
 
-def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], act: dict[str, sp.Symbol]) -> dict[str, sp.Symbol]:
+def declare(m: ModelBuilder, act: dict[str, sp.Symbol], age: sp.Expr,
+            drugs: dict[str, sp.Expr]) -> dict[str, sp.Symbol]:
+    """`drugs`: pth_relative (PTH at the receptor relative to the steady state), denosumab_conc (mg/L) and
+    alendronate_effect (multiplier on osteoclast apoptosis); neutral values where the species has no such
+    layer."""
     m.layer("bone_cells")
     est = estrogen(m)
     p = m.p
@@ -49,9 +53,29 @@ def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], act: dict[str, sp.Symbol]
     act_tgfb = m.let("tgfb_activation", tgfb / (tgfb + p("kd_tgfb_act", "pM")), "1", "")
     rep_tgfb = m.let("tgfb_repression", p("kd_tgfb_rep", "pM") / (tgfb + p("kd_tgfb_rep", "pM")), "1", "")
 
-    pth_supp = 1 - p("imax_calcium_pth", "1") * pk["calcium_effect"] - p("imax_d3_pth", "1") * pk["vitamin_d3_effect"]
-    pth = m.let("pth", p("beta_pth", "pM/day") / p("d_pth", "1/day") * pth_supp, "pM",
-                "serum PTH (lowered by calcium and vitamin D3 supplements)")
+    pth_rel = drugs["pth_relative"]
+    pth = m.let("pth", p("beta_pth", "pM/day") / p("d_pth", "1/day") * pth_rel, "pM",
+                "PTH at the osteoblast lineage (Pivonka's level, scaled by plasma PTH relative to steady state)")
+    if m.species == "human":
+        # PTH1R signalling in osteoblasts adapts to sustained PTH; peaks far above the adapted level (intermittent
+        # PTH, teriparatide) prolong osteoblast life, continuous elevation does not. The threshold keeps the
+        # homeostatic swings of endogenous PTH out (as Peterson & Riggs' RUNX2 switch acts only above one); without
+        # it, formation's calcium demand -> PTH -> formation is a positive loop that a fitted gain destabilises
+        adapted = m.state("pth_adaptation", "1", "adapted level of PTH receptor signalling in osteoblasts",
+                          initial=1.0)
+        m.flux("pth_adaptation_gain", p("k_pth_adaptation", "1/day") * pth_rel, None, adapted, "1/day", "")
+        m.flux("pth_adaptation_loss", p("k_pth_adaptation", "1/day") * adapted, adapted, None, "1/day", "")
+        anabolic = m.let("pth_anabolic_signal", sp.Max(pth_rel - adapted - p("pth_anabolic_threshold", "1"), 0),
+                         "1", "PTH peaks far above the adapted level (intermittent injections)")
+        drive = m.state("pth_anabolic_drive", "1", "survival signalling that the peaks build up in osteoblasts "
+                        "(CREB-like, slow)")
+        m.flux("pth_anabolic_gain", p("k_pth_anabolic", "1/day") * p("e_pth_anabolic", "1") * anabolic, None, drive,
+               "1/day", "")
+        m.flux("pth_anabolic_loss", p("k_pth_anabolic", "1/day") * drive, drive, None, "1/day", "")
+        ob_survival = m.let("pth_osteoblast_survival", 1 + drive, "1",
+                            "osteoblast lifespan multiplier from intermittent PTH signalling")
+    else:
+        ob_survival = sp.Integer(1)
     act_pth = m.let("pth_activation", pth / (pth + p("kd_pth_act", "pM")), "1", "")
     rep_pth = m.let("pth_repression", p("kd_pth_rep", "pM") / (pth + p("kd_pth_rep", "pM")), "1", "")
 
@@ -66,9 +90,12 @@ def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], act: dict[str, sp.Symbol]
     rank = m.let("rank", p("rank_0", "pM") * sxr ** p("g_sxr_rank", "1"), "pM", "RANK on precursors")
     rankl_eff = m.let("rankl_capacity", p("r_rankl", "1") * obp * act_pth * est ** (-p("g_est_rankl", "1")) * sxr,
                       "pM", "maximal RANKL on osteoblast precursors (estrogen represses; SXR raises)")
-    rankl = m.let("rankl", rankl_eff / (1 + p("ka_rankl_opg", "1/pM") * opg + p("ka_rankl_rank", "1/pM") * rank)
+    decoys = 1 + p("ka_rankl_opg", "1/pM") * opg + p("ka_rankl_rank", "1/pM") * rank
+    if m.species == "human":
+        decoys += p("ka_rankl_denosumab", "L/mg") * drugs["denosumab_conc"]
+    rankl = m.let("rankl", rankl_eff / decoys
                   * p("beta_rankl", "pM/day") / (p("beta_rankl", "pM/day") + p("d_rankl", "1/day") * rankl_eff),
-                  "pM", "free RANKL (quasi-steady binding with OPG and RANK)")
+                  "pM", "free RANKL (quasi-steady binding with OPG, RANK and denosumab)")
     occ = m.let("rank_occupancy", p("ka_rankl_rank", "1/pM") * rankl * rank
                 / (p("ka_rankl_rank", "1/pM") * rankl * rank + p("kd_rank_act", "pM")), "1",
                 "RANK-RANKL activation of osteoclast precursors")
@@ -78,7 +105,7 @@ def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], act: dict[str, sp.Symbol]
     ocy_ss = m.reference("osteocytes_ss", ocy)
     sost = m.let("sclerostin", ocy / ocy_ss * est ** (-p("g_est_sost", "1")), "1",
                  "sclerostin made by osteocytes, relative to the premenopausal steady state (estrogen represses)")
-    age_above = sp.Max(pk["age"] - p("age_bone_ref", "year"), 0)
+    age_above = sp.Max(age - p("age_bone_ref", "year"), 0)
     supply = m.let("obu_supply", p("d_obu", "pM/day") * sp.exp(-p("k_age_obu", "1/year") * age_above)
                    * sost ** (-p("g_sost_obu", "1")), "pM/day",
                    "progenitor supply (falls with age; sclerostin inhibits its Wnt-driven commitment)")
@@ -86,14 +113,15 @@ def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], act: dict[str, sp.Symbol]
     diff = m.flux("obp_differentiation", p("d_obp", "1/day") * obp * rep_tgfb
                   * nfkb_ob ** (-p("g_nfkb_ob", "1")), obp, oba, "pM/day",
                   "OBp -> OBa (TGF-beta and NF-kB repress)")
-    apo_ob = p("a_oba", "1/day") * oba * est ** (-p("g_est_oba", "1"))
+    apo_ob = p("a_oba", "1/day") * oba * est ** (-p("g_est_oba", "1")) / ob_survival
     m.flux("oba_apoptosis", (1 - p("f_osteocyte", "1")) * apo_ob, oba, None, "pM/day", "")
     m.flux("oba_burial", p("f_osteocyte", "1") * apo_ob, oba, ocy, "pM/day", "OBa become osteocytes")
     m.flux("osteocyte_death", p("k_osteocyte", "1/day") * ocy, ocy, None, "pM/day", "")
     form_oc = m.flux("oca_formation", p("d_ocp", "pM/day") * nfkb_oc, None, oca, "pM/day",
                      "osteoclastogenesis (NF-kB)")
     m.flux("oca_apoptosis", p("a_oca", "1/day") * oca * act_tgfb * est ** p("g_est_oca", "1")
-           * act["oc_apoptosis_factor"], oca, None, "pM/day", "TGF-beta, estrogen and MK-7 drive apoptosis")
+           * act["oc_apoptosis_factor"] * drugs["alendronate_effect"], oca, None, "pM/day",
+           "TGF-beta, estrogen, MK-7 and bisphosphonate drive apoptosis")
 
     return {"estrogen": est, "OBp": obp, "OBa": oba, "OCa": oca, "Ocy": ocy, "rankl": rankl, "opg": opg,
             "nfkb_oc": nfkb_oc, "nfkb_ob": nfkb_ob, "pth": pth, "oc_formation": form_oc, "diff": diff,

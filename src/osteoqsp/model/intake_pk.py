@@ -19,7 +19,7 @@ AGENT_OF = {"k1": "K1", "mk4": "MK-4", "mk7": "MK-7"}
 MOLAR_MASS = {"k1": 450.71, "mk4": 444.66, "mk7": 649.02}  # g/mol, from the formulas (SPEC 1.1)
 # The largest single administration accepted (scenario validation), in the agent's dose unit: a bound
 # against typing errors (a thousand times the largest doses in use: 45 mg MK-4, 10 mg warfarin), not biology.
-MAX_DOSE = {"vitamer": 100_000.0, "warfarin": 50.0, "calcium": 5000.0, "vitamin-D3": 2500.0, "zinc": 300.0}
+MAX_DOSE = {"vitamer": 100_000.0, "warfarin": 50.0, "zinc": 300.0}
 
 
 def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
@@ -98,13 +98,11 @@ def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
     out["warfarin_conc"] = m.let("warfarin_conc", w_c / (m.p("v_warfarin", "L") * size), "mg/L", "plasma warfarin")
     m.dose_target("warfarin", w_gut, "mg", 1.0, MAX_DOSE["warfarin"])
 
-    # calcium, vitamin D3 and zinc supplements: exposure compartments driving their effects (amounts)
-    for agent, name, unit in (("calcium", "calcium", "mg"), ("vitamin-D3", "vitamin_d3", "ug"),
-                              ("zinc", "zinc", "mg")):
-        x = m.state(f"{name}_exposure", unit, f"{agent} supplement exposure (absorbed, not yet cleared)")
-        m.flux(f"{name}_clearance", m.p(f"k_{name}", "1/day") * x, x, None, f"{unit}/day", "")
-        rel = m.let(f"{name}_effect", x / (x + m.p(f"{name}_50", unit)), "1",
-                    f"saturable effect of the {agent} supplement (0 to 1)")
-        out[name + "_effect"] = rel
-        m.dose_target(agent, x, unit, 1.0, MAX_DOSE[agent])
+    # zinc supplement: an exposure compartment driving its effect (calcium and vitamin D3 act through the
+    # mineral axis, mineral_axis.py)
+    x = m.state("zinc_exposure", "mg", "zinc supplement exposure (absorbed, not yet cleared)")
+    m.flux("zinc_clearance", m.p("k_zinc", "1/day") * x, x, None, "mg/day", "")
+    out["zinc_effect"] = m.let("zinc_effect", x / (x + m.p("zinc_50", "mg")), "1",
+                               "saturable effect of the zinc supplement (0 to 1)")
+    m.dose_target("zinc", x, "mg", 1.0, MAX_DOSE["zinc"])
     return out

@@ -7,14 +7,16 @@ to the steady state. Sites differ by their turnover k_site (trabecular-rich site
 exponent stands for the resorbable surface shrinking with bone mass, so that loss slows as bone is lost.
 Serum osteocalcin is quasi-steady (half-life of minutes to hours): made by osteoblasts in proportion to OBa
 and SXR stimulation, carboxylated at the extra-hepatic fraction.
-Simplifications that make some read-outs move together: ALP and OPG both follow OBa x SXR (OPG is far from
-its cap), CTX follows OCa, NF-kB follows osteoclast formation, and the rat's femoral dry weight, calcium
+Simplifications that make some read-outs move together: ALP, P1NP and OPG all follow OBa x SXR (OPG is far
+from its cap), CTX follows OCa, NF-kB follows osteoclast formation, and the rat's femoral dry weight, calcium
 content and BMD share one femur bone-mass state (constant mineral fraction).
 """
 
 from __future__ import annotations
 
 import sympy as sp
+
+from dataclasses import dataclass
 
 from osteoqsp.symbolic.declare import ModelBuilder
 
@@ -23,9 +25,19 @@ HUMAN_SITES = {"lumbar_spine": "lumbar spine", "femoral_neck": "femoral neck", "
 RAT_SITES = {"tibia_trabecular": "proximal tibia trabecular bone", "femur": "whole femur"}
 
 
+@dataclass(frozen=True)
+class BoneMass:
+    """What other layers read of the bone-mass read-outs."""
+    change: dict[str, sp.Expr]  # human site -> relative BMD change since the start (0 = baseline)
+    mass: dict[str, sp.Symbol]  # site -> relative bone-mass state
+    formation_rel: sp.Symbol  # formation relative to the steady state
+    resorption_total_body: sp.Expr  # resorption x surface term of the total-body site (human), relative
+    turnover_total_body: sp.Expr  # its turnover rate constant (1/day)
+
+
 def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], cycle: dict[str, sp.Symbol],
-            act: dict[str, sp.Symbol], cells: dict[str, sp.Symbol]) -> dict[str, sp.Expr]:
-    """Declares the read-outs; returns each human site's relative BMD change since the start (0 = baseline)."""
+            act: dict[str, sp.Symbol], cells: dict[str, sp.Symbol]) -> BoneMass:
+    """Declares the read-outs and returns what the mineral axis and the fracture layer read."""
     m.layer("readouts")
     p = m.p
     sxr = act["sxr_stimulation"]
@@ -37,11 +49,12 @@ def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], cycle: dict[str, sp.Symbo
     res_rel = m.let("resorption_rel", cells["OCa"] / res_ss, "1", "resorption relative to steady state")
     sites = HUMAN_SITES if m.species == "human" else RAT_SITES
     mass = {}
+    resorbed = {}
     for site, label in sites.items():
         x = m.state(f"bone_{site}", "1", f"bone mass at the {label}, relative to steady state", initial=1.0)
         m.flux(f"formation_{site}", p(f"k_turnover_{site}", "1/day") * form_rel, None, x, "1/day", "")
-        m.flux(f"resorption_{site}", p(f"k_turnover_{site}", "1/day") * res_rel * x ** p("m_surface", "1"),
-               x, None, "1/day", "")
+        resorbed[site] = res_rel * x ** p("m_surface", "1")
+        m.flux(f"resorption_{site}", p(f"k_turnover_{site}", "1/day") * resorbed[site], x, None, "1/day", "")
         mass[site] = x
 
     def mw(v: str) -> float:
@@ -60,7 +73,8 @@ def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], cycle: dict[str, sp.Symbo
                  "dephospho-uncarboxylated MGP")
     m.observable("inr", cycle["inr"], "1", "international normalised ratio")
     relative = {"osteoblasts": cells["OBa"], "osteoclasts": cells["OCa"], "rankl": cells["rankl"],
-                "opg": cells["opg"], "nfkb": cells["nfkb_oc"], "alp": cells["OBa"] * sxr, "ctx": cells["OCa"],
+                "opg": cells["opg"], "nfkb": cells["nfkb_oc"], "alp": cells["OBa"] * sxr, "p1np": cells["OBa"] * sxr,
+                "ctx": cells["OCa"],
                 "nfkb_osteoblast": cells["nfkb_ob"], "osteocytes": cells["Ocy"],
                 "osteoclast_formation": cells["oc_formation"]}
     for name, expr in relative.items():
@@ -83,4 +97,6 @@ def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], cycle: dict[str, sp.Symbo
     m.observable("estrogen", cells["estrogen"], "1", "estrogen relative to premenopausal / sham")
     m.observable("sclerostin", cells["sclerostin"], "1", "sclerostin relative to the premenopausal / sham steady state")
     m.observable("warfarin_plasma", pk["warfarin_conc"], "mg/L", "plasma warfarin")
-    return change
+    if m.species == "human":
+        return BoneMass(change, mass, form_rel, resorbed["total_body"], p("k_turnover_total_body", "1/day"))
+    return BoneMass(change, mass, form_rel, sp.Integer(0), sp.Integer(0))

@@ -67,6 +67,7 @@ class AgentDose(_Regimen):
 
     agent: str
     dose: Any = None
+    route: str | None = None  # where an agent has more than one; checked against the model's routes
     _misplaced: ClassVar[dict[str, str]] = {"amount": "an agent takes a dose, not an amount"}
 
     def label(self) -> str:

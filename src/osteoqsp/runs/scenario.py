@@ -272,6 +272,8 @@ class Scenario(_Strict):
                 target = agents.get(item.agent)
                 if target is None:
                     raise ValueError(f"{at}.agent: unknown agent {item.agent!r} (known: {', '.join(agents)})")
+                if item.route is not None and item.route != target.route:
+                    raise ValueError(f"{at}.route: {item.agent} is given {target.route}, not {item.route!r}")
                 if item.dose is None:
                     raise ValueError(f"{at}: agent {item.agent} needs a dose, e.g. '180 {target.dose_unit}'")
                 try:

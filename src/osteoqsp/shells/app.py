@@ -31,6 +31,7 @@ from osteoqsp.shells.app_inputs import (
     MAX_SUBJECTS,
     SOURCE,
     SUPPLEMENTS,
+    THERAPIES,
     Inputs,
     build_scenario,
     check_scenario,
@@ -137,6 +138,11 @@ def _sidebar(studies: dict[str, str]) -> Inputs:
         c1.number_input("Serving (g)", key="serving_g", step=10.0)
         c2.number_input("Servings per week (1/week)", key="servings_per_week", step=1.0)
         sb.number_input("Warfarin (mg/day)", key="warfarin_mg_day", step=0.5)
+        sb.selectbox("Osteoporosis therapy", list(THERAPIES), key="therapy",
+                     help="at its labelled regimen: denosumab 60 mg s.c. every 6 months, teriparatide 20 µg s.c. "
+                          "daily, alendronate 70 mg by mouth weekly")
+        if ss["therapy"] != "none":
+            sb.number_input("Stop the therapy after (month; 0: to the end)", key="therapy_stop_month", step=6.0)
     else:
         sb.number_input("MK-7 in the diet (µg/100 g of diet)", key="diet_mk7_ug_per_100g", step=1.0,
                         help="0: standard chow; the rat eats 20 g of diet a day")
@@ -164,7 +170,7 @@ def _sidebar(studies: dict[str, str]) -> Inputs:
                     other_intake=tuple(ss.get("other_intake") or ()),
                     name=ss["study"] if ss["study"] != CUSTOM else "dashboard")
     if species == "rat":
-        inputs = replace(inputs, supplement="none", servings_per_week=0.0, warfarin_mg_day=0.0)
+        inputs = replace(inputs, supplement="none", servings_per_week=0.0, warfarin_mg_day=0.0, therapy="none")
     else:
         inputs = replace(inputs, diet_mk7_ug_per_100g=0.0)
     if ss["sex"] == "male":

@@ -17,17 +17,19 @@ if TYPE_CHECKING:
 GROUPS = {
     "Serum vitamers": ("mk7_serum", "k1_serum", "mk4_serum"),
     "Carboxylation and INR": ("ucoc_ratio", "dp_ucmgp", "inr", "ucoc", "coc", "oc_total"),
-    "Bone cells and markers": ("osteoblasts", "osteoclasts", "rankl", "opg", "nfkb", "alp", "ctx"),
+    "Bone cells and markers": ("osteoblasts", "osteoclasts", "rankl", "opg", "nfkb", "alp", "p1np", "ctx"),
     "BMD": ("bmd_lumbar_spine", "bmd_femoral_neck", "bmd_total_hip", "bmd_total_body",
             "femur_bmd", "femur_calcium", "femur_dry_weight", "tibia_bvtv"),
     "Fracture risk": ("fracture_hip_cumulative", "fracture_vertebral_cumulative", "fracture_nonvertebral_cumulative",
                       "tscore_femoral_neck", "tscore_lumbar_spine", "tscore_total_hip"),
+    "Mineral axis and drugs": ("calcium_plasma", "pth_plasma", "calcitriol_plasma", "calcifediol_serum",
+                               "denosumab_serum", "teriparatide_plasma", "alendronate_bone"),
 }
 LABELS = {
     "mk7_serum": "serum MK-7", "mk4_serum": "serum MK-4", "k1_serum": "serum K1", "oc_total": "total osteocalcin",
     "ucoc": "ucOC", "coc": "cOC", "ucoc_ratio": "ucOC / total OC", "dp_ucmgp": "dp-ucMGP", "inr": "INR",
     "osteoblasts": "osteoblasts", "osteoclasts": "osteoclasts", "rankl": "RANKL", "opg": "OPG",
-    "nfkb": "NF-kB activity", "alp": "ALP (formation)", "ctx": "CTX (resorption)",
+    "nfkb": "NF-kB activity", "alp": "ALP (formation)", "p1np": "P1NP (formation)", "ctx": "CTX (resorption)",
     "bmd_lumbar_spine": "lumbar spine BMD", "bmd_femoral_neck": "femoral neck BMD",
     "bmd_total_hip": "total hip BMD", "bmd_total_body": "total body BMD", "femur_bmd": "femur BMD",
     "femur_calcium": "femur calcium", "femur_dry_weight": "femur dry weight", "tibia_bvtv": "tibia BV/TV",
@@ -35,6 +37,9 @@ LABELS = {
     "fracture_nonvertebral_cumulative": "non-vertebral fracture risk",
     "tscore_femoral_neck": "femoral neck T-score", "tscore_lumbar_spine": "lumbar spine T-score",
     "tscore_total_hip": "total hip T-score",
+    "calcium_plasma": "plasma calcium", "pth_plasma": "PTH", "calcitriol_plasma": "calcitriol",
+    "calcifediol_serum": "25(OH)D", "denosumab_serum": "serum denosumab", "teriparatide_plasma": "plasma teriparatide",
+    "alendronate_bone": "alendronate in bone",
 }
 CAPTIONS = {
     "Serum vitamers": "Total serum concentrations. With daily output each point is at that day's dose time, "
@@ -47,8 +52,11 @@ CAPTIONS = {
     "Fracture risk": "Probability of a first fracture since the start, from the hazard by age (registry incidence) "
                      "and BMD (the gradient per SD of the meta-analyses), and the T-scores it reads (the subject's "
                      "start: her age's mean unless a femoral-neck T-score is given). The effect runs through BMD only.",
+    "Mineral axis and drugs": "Plasma calcium (mM), PTH and calcitriol (pM), 25(OH)D (nM); the drugs: serum "
+                              "denosumab (ng/mL), plasma teriparatide (pM), alendronate bound to bone (mg). With "
+                              "daily output the points fall before each day's doses (troughs).",
 }
-RELATIVE = ("osteoblasts", "osteoclasts", "rankl", "opg", "nfkb", "alp", "ctx")
+RELATIVE = ("osteoblasts", "osteoclasts", "rankl", "opg", "nfkb", "alp", "p1np", "ctx")
 CHANGE = ("bmd_lumbar_spine", "bmd_femoral_neck", "bmd_total_hip", "bmd_total_body", "femur_bmd",
           "femur_calcium", "femur_dry_weight")
 

@@ -22,6 +22,9 @@ MAX_SUBJECTS = 50
 MAX_DURATION_DAY = {"human": 10 * 365.25, "rat": 2 * 365.25}
 MAX_DURATION_TEXT = {"human": "10 years", "rat": "2 years"}
 SUPPLEMENTS = ("none", "MK-7", "MK-4", "K1", "menatetrenone")  # menatetrenone: MK-4 as the drug (45 mg/day: 45000 ug/day)
+# the comparator drugs at their labelled regimens: dose and interval
+THERAPIES = {"none": None, "denosumab": ("60 mg", "6 month"), "teriparatide": ("20 ug", "1 day"),
+             "alendronate": ("70 mg", "7 day")}
 DURATION_UNITS = ("day", "week", "month", "year")
 HOURLY_UP_TO_DAY = 60.0  # output every hour up to this duration, every day beyond
 SOURCE = "dashboard"
@@ -56,6 +59,8 @@ class Inputs:
     serving_g: float = 40.0
     servings_per_week: float = 0.0
     warfarin_mg_day: float = 0.0
+    therapy: str = "none"  # one of THERAPIES (human), at its labelled regimen
+    therapy_stop_month: float = 0.0  # stop the therapy after this many months; 0: to the end
     diet_mk7_ug_per_100g: float = 0.0  # rat diet; 0: standard chow
     duration: float = 3.0
     duration_unit: str = "year"
@@ -96,6 +101,12 @@ def build_scenario(i: Inputs) -> dict[str, Any]:
         intake.append({"food": i.food, "amount": f"{_num(i.serving_g)} g", "every": f"{_num(every)} day"})
     if i.warfarin_mg_day != 0:
         intake.append({"agent": "warfarin", "dose": f"{_num(i.warfarin_mg_day)} mg", "every": "1 day"})
+    if THERAPIES.get(i.therapy):
+        dose, every = THERAPIES[i.therapy]
+        item = {"agent": i.therapy, "dose": dose, "every": every}
+        if i.therapy_stop_month > 0:
+            item["stop"] = f"{_num(i.therapy_stop_month)} month"
+        intake.append(item)
     if i.diet_mk7_ug_per_100g != 0:
         intake.append({"diet": {"MK-7": f"{_num(i.diet_mk7_ug_per_100g)} ug/100g"}})
     intake += [dict(x) for x in i.other_intake]
@@ -164,6 +175,10 @@ def inputs_from_scenario(data: dict[str, Any], name: str = "dashboard") -> Input
             i = replace(i, food=item["food"], serving_g=_value(item["amount"], "g"), servings_per_week=7.0 / every)
         elif agent == "warfarin" and i.warfarin_mg_day == 0 and plain and "start" not in item and every == 1.0:
             i = replace(i, warfarin_mg_day=_value(item["dose"], "mg"))
+        elif (THERAPIES.get(agent) and i.therapy == "none" and "start" not in item and every is not None
+              and (item["dose"], item["every"]) == THERAPIES[agent]):
+            i = replace(i, therapy=agent,
+                        therapy_stop_month=_value(item["stop"], "day") / 30.4375 if "stop" in item else 0.0)
         elif item.get("diet") and set(item["diet"]) == {"MK-7"} and i.diet_mk7_ug_per_100g == 0:
             i = replace(i, diet_mk7_ug_per_100g=diet_content(item["diet"]["MK-7"]))
         else:

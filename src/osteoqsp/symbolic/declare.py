@@ -77,6 +77,7 @@ class DoseTarget:
     dose_unit: str
     factor: float
     max_dose: float
+    route: str = "oral"
 
 
 @dataclass(frozen=True)
@@ -239,8 +240,9 @@ class ModelBuilder:
         self._obs.append(Observable(name, sp.sympify(expr), unit, description))
         self._claim("obs_" + name)
 
-    def dose_target(self, agent: str, state: sp.Symbol, dose_unit: str, factor: float, max_dose: float) -> None:
-        self._doses.append(DoseTarget(agent, state.name, dose_unit, float(factor), float(max_dose)))
+    def dose_target(self, agent: str, state: sp.Symbol, dose_unit: str, factor: float, max_dose: float,
+                    route: str = "oral") -> None:
+        self._doses.append(DoseTarget(agent, state.name, dose_unit, float(factor), float(max_dose), route))
 
     def switch(self, name: str) -> sp.Symbol:
         """A switchable mechanism; returns its switch parameter sw_<name> (from the parameter table)."""

@@ -110,6 +110,11 @@ def _change_at(r: Reading) -> float:  # absolute change from the start, in the o
     return float(np.interp(r.m["time_day"], r.t, y) - y[0])
 
 
+def _change_between(r: Reading) -> float:  # change from one time to another, in the observable's unit
+    a, b = (float(np.interp(r.m[k], r.t, r.y)) for k in ("from_day", "to_day"))
+    return b - a
+
+
 def _pct_change(r: Reading) -> float:
     y = r.y
     return 100.0 * (float(np.interp(r.m["time_day"], r.t, y)) / y[0] - 1.0)
@@ -182,6 +187,7 @@ MEASURES: dict[str, Measure] = {m.kind: m for m in (
     Measure("detectable", _detectable, _raw),
     Measure("rate_per_year", _rate_per_year, _raw),
     Measure("change_at", _change_at, _change),
+    Measure("change_between", _change_between, _raw),
     Measure("pct_change", _pct_change, _pct),
     Measure("diff_vs", _diff_vs, _raw),
     Measure("pct_vs", _pct_vs, _pct_vs_curve),
