@@ -18,7 +18,8 @@ from tests.conftest import builtin
 
 def test_linear_block_is_the_pharmacokinetics():
     """Found symbolically: every amount of a vitamer, warfarin, zinc, teriparatide, alendronate and vitamin D3
-    (and their tallies, and 25(OH)D) is in the block, with denosumab's s.c. depot; no bone cell, bone site,
+    (and their tallies, and 25(OH)D) is in the block, with denosumab's s.c. depot and the gut's calcium (it empties
+    first-order; calcitriol only divides what leaves it); no bone cell, bone site,
     clotting factor, vitamin K redox fraction, calcium pool or plasma denosumab (saturable elimination) is; the
     age-dependent absorption is the one slow factor, acting on the four gut states (menatetrenone has its own)."""
     eng = engine_for("human")
@@ -26,7 +27,7 @@ def test_linear_block_is_the_pharmacokinetics():
     block = {names[i] for i in eng.mod.LIN_IDX}
     pk_prefixes = ("k1_", "mk4_", "mk7_", "menatetrenone_", "warfarin_", "zinc_", "teriparatide_", "alendronate_",
                    "vitamin_d3_")
-    assert block == {n for n in names if n.startswith(pk_prefixes)} | {"denosumab_sc", "calcifediol"}
+    assert block == {n for n in names if n.startswith(pk_prefixes)} | {"denosumab_sc", "calcifediol", "calcium_gut"}
     assert eng.mod.N_THETA == 1
     gut_cols = sorted(names[eng.mod.LIN_IDX[c]] for c in eng.mod.THETA_COLS[0] if c >= 0)
     assert gut_cols == ["k1_gut", "menatetrenone_gut", "mk4_gut", "mk7_gut"]

@@ -28,7 +28,8 @@ def evaluate(scenario: Scenario, names: list[str], log_values: np.ndarray, endpo
     eng = engine_for(scenario.species)
     typical = {**parameter_values(scenario), **(base or {})}
     values = [dict(typical, **{n: float(np.exp(x)) for n, x in zip(names, row)}) for row in log_values]
-    subjects = prepare_many(scenario, values, SolverSettings(), t_out=np.array([0.0, scenario.duration]))
+    subjects = prepare_many(scenario, values, SolverSettings(), t_out=np.array([0.0, scenario.duration]),
+                            warm=True)
     if not subjects.ok.all():
         raise SteadyStateError(f"{int((~subjects.ok).sum())} parameter samples have no baseline")
     states, status, _ = eng.solve_batch(subjects.y0, subjects.p, subjects.t_out, subjects.events)

@@ -53,9 +53,9 @@ class _Printer(PythonCodePrinter):
         return f"_pw({self._print(expr.base)}, {self._print(expr.exp)})"
 
 
-# A power whose exponent is a parameter: many such exponents are 0, 1, 2 or 3 in the tables (a surface
-# exponent of 1, a Hill coefficient of 3), where a multiplication is exact (up to one rounding for the cube)
-# and about twenty times cheaper than the library's pow.
+# A power whose exponent is a parameter: many such exponents are 0, 1, 2, 3 or 4 in the tables (a surface
+# exponent of 1, Hill coefficients of 3 and 4), where a multiplication is exact (up to a rounding or two) and
+# about twenty times cheaper than the library's pow; 0.5 is a square root (correctly rounded, as pow).
 _POW_HELPER = """@njit(cache=True, fastmath=False, nogil=True, error_model="numpy")
 def _pw(x, e):
     if e == 1.0:
@@ -66,6 +66,11 @@ def _pw(x, e):
         return x * x
     if e == 3.0:
         return x * x * x
+    if e == 4.0:
+        x2 = x * x
+        return x2 * x2
+    if e == 0.5:
+        return math.sqrt(x)
     return x ** e
 """
 
@@ -112,6 +117,43 @@ def _lines(printer: _Printer, names: dict[sp.Symbol, str], body: list[tuple[str,
     return out
 
 
+def _calls(line: str, head: str = "_pw(") -> list[str]:
+    """The text of every call `head...)` in a line whose arguments hold no such call (innermost first)."""
+    out = []
+    start = line.find(head)
+    while start >= 0:
+        depth, i = 0, start + len(head) - 1
+        for i in range(start + len(head) - 1, len(line)):
+            depth += {"(": 1, ")": -1}.get(line[i], 0)
+            if depth == 0:
+                break
+        call = line[start:i + 1]
+        if head not in call[len(head):]:
+            out.append(call)
+        start = line.find(head, start + 1)
+    return out
+
+
+def _share_powers(lines: list[str], prefix: str) -> list[str]:
+    """A power computed more than once in a function body (the same text: lets are assigned once, y and p do
+    not change) becomes a local computed once, just before the line that first needs it."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        for c in _calls(line):
+            counts[c] = counts.get(c, 0) + 1
+    shared: dict[str, str] = {}
+    out = []
+    for line in lines:
+        for c in _calls(line):
+            if counts[c] > 1 and c not in shared:
+                shared[c] = f"_{prefix}{len(shared)}"
+                out.append(f"    {shared[c]} = {c}")
+        for c, name in shared.items():
+            line = line.replace(c, name)
+        out.append(line)
+    return out
+
+
 def _expr_code(printer: _Printer, names: dict[sp.Symbol, str], expr: sp.Expr) -> str:
     return printer.doprint(expr.xreplace({k: sp.Symbol(v) for k, v in names.items()}))
 
@@ -122,7 +164,7 @@ def generate_source(model: Model) -> str:
     local = dict(names)
     for name, _ in body:
         local[sp.Symbol(name, real=True)] = name
-    body_lines = _lines(printer, names, body)
+    body_lines = _share_powers(_lines(printer, names, body), "pw")
     rates = model.rates()
     src = ["import math", "from math import exp, log, sqrt", "import numpy as np", "from numba import njit", "",
            f"N_STATES = {len(model.states)}", f"N_PARAMS = {len(model.parameters) + len(model.references)}",
@@ -187,7 +229,7 @@ def _linear_source(printer: _Printer, names: dict[sp.Symbol, str], local: dict[s
     src += _lines(printer, names, [(f"_q{j}", e) for j, e in enumerate(derived)])
     src += [f"    q[{j}] = _q{j}" for j in range(len(derived))] or ["    pass"]
     src += ["", "", deco, "def rhs_nl(t, y, p, q, dz):"]
-    src += _lines(printer, names, fast_body)
+    src += _share_powers(_lines(printer, names, fast_body), "pw")
     rates = model.rates()
     for r, i in enumerate(blk.others):
         src.append(f"    dz[{r}] = {_expr_code(printer, local, rates[model.states[i].name])}")

@@ -50,16 +50,31 @@ class Engine:
             raise SolveError(f"history from t = {t_ref:.1f} day failed")
         return y0[0], p_out[0]
 
-    def baseline_batch(self, p: np.ndarray, t_ref: np.ndarray, settings: SolverSettings | None = None
+    def steady_start(self, p: np.ndarray, t_ref: float = 0.0) -> tuple[np.ndarray, np.ndarray] | None:
+        """The steady state of parameter vector p at frozen time t_ref and p with its steady references: the
+        warm start of `baseline_batch` for subjects near p (None when no steady state is found)."""
+        y_init = np.array([s.initial for s in self.model.states], dtype=float)
+        p = np.array(p, dtype=float)
+        y, ok = self.mod.steady_start(y_init, p, float(t_ref), self.free, self.n_params, self._ref_kinds())
+        return (y, p) if ok else None
+
+    def _ref_kinds(self) -> np.ndarray:
+        return np.array([0 if k == "steady" else 1 for k in self.ref_kind], dtype=np.int64)
+
+    def baseline_batch(self, p: np.ndarray, t_ref: np.ndarray, settings: SolverSettings | None = None,
+                       warm: tuple[np.ndarray, np.ndarray] | None = None
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`baseline` for many subjects: p (S, P), t_ref (S,) -> y0 (S, n), p with references set, status (S,):
-        0 ok, 1 no steady state, 2 history failed."""
+        0 ok, 1 no steady state, 2 history failed. `warm` (from `steady_start`): every subject's steady-state
+        search starts there (a population near its typical subject: about 5 times fewer Newton iterations)."""
         settings = settings or SolverSettings()
         y_init = np.array([s.initial for s in self.model.states], dtype=float)
-        kinds = np.array([0 if k == "steady" else 1 for k in self.ref_kind], dtype=np.int64)
+        y_warm, p_warm = warm if warm is not None else (y_init, np.ones(p.shape[1]))
         return self.mod.baseline_batch(y_init, np.ascontiguousarray(p, dtype=float),
-                                       np.asarray(t_ref, dtype=float), self.free, self.n_params, kinds,
-                                       settings.rtol, settings.atol, settings.max_steps)
+                                       np.asarray(t_ref, dtype=float), self.free, self.n_params, self._ref_kinds(),
+                                       settings.rtol, settings.atol, settings.max_steps,
+                                       np.ascontiguousarray(y_warm, dtype=float),
+                                       np.ascontiguousarray(p_warm, dtype=float), warm is not None)
 
     def solve(self, y0: np.ndarray, p: np.ndarray, t_out: np.ndarray, events: Events | None = None,
               settings: SolverSettings | None = None) -> tuple[np.ndarray, int, int]:

@@ -37,8 +37,8 @@ def build_model(species: str) -> Model:
     cells = bone_cells.declare(m, act, pk["age"], drugs)
     out = readouts.declare(m, pk, cycle, act, cells)
     if species == "human":
-        mineral_axis.declare_bone_exchange(m, mineral, out.formation_rel, out.resorption_total_body,
-                                           out.mass["total_body"], out.turnover_total_body)
+        mineral_axis.declare_bone_exchange(m, mineral, out.formed["total_body"], out.resorbed["total_body"],
+                                           out.mass["total_body"])
     fractures.declare(m, cycle, out.change)
     covariates.declare(m)
     return m.build()

@@ -113,9 +113,12 @@ def declare(m: ModelBuilder, teriparatide_pm: sp.Expr) -> dict[str, sp.Expr]:
 
     frac = m.let("calcium_absorbed_fraction", absorbed_fraction(cal), "1",
                  "fraction of gut calcium absorbed (transport capacity induced by calcitriol)")
-    ka = p("ka_calcium", "1/day")
-    m.flux("calcium_absorption", frac * ka * gut, gut, ecf, "mmol/day", "")
-    m.flux("calcium_unabsorbed", (1 - frac) * ka * gut, gut, faeces, "mmol/day", "")
+    # the gut empties first-order whatever the fraction (so that the gut stays in the linear block, solved
+    # exactly by the split integrator); calcitriol sets how the calcium leaving it divides
+    leaving = m.flux("calcium_transit", p("ka_calcium", "1/day") * gut, gut, None, "mmol/day",
+                     "calcium leaving the absorptive gut")
+    m.flux("calcium_absorption", frac * leaving, None, ecf, "mmol/day", "absorbed")
+    m.flux("calcium_unabsorbed", (1 - frac) * leaving, None, faeces, "mmol/day", "")
 
     # kidney: the PTH-dependent half of the filtered load, less its saturable, PTH-enhanced reabsorption;
     # calcitriol lowers excretion. At the references the excretion equals the net absorption of the diet.
@@ -140,16 +143,14 @@ def declare(m: ModelBuilder, teriparatide_pm: sp.Expr) -> dict[str, sp.Expr]:
             "calcium_urine": urine}
 
 
-def declare_bone_exchange(m: ModelBuilder, mineral: dict[str, sp.Expr], formation_rel: sp.Expr,
-                          resorption_flux_rel: sp.Expr, bone_mass: sp.Symbol, turnover: sp.Expr) -> None:
-    """Calcium into and out of the skeleton with the total-body bone mass `bone_mass` (relative state whose
-    rate is turnover * (formation_rel - resorption_flux_rel)): the skeleton's calcium is calcium_skeleton x
-    bone_mass, so the two fluxes below move exactly what the bone mass gains and loses."""
+def declare_bone_exchange(m: ModelBuilder, mineral: dict[str, sp.Expr], formed: sp.Symbol, resorbed: sp.Symbol,
+                          bone_mass: sp.Symbol) -> None:
+    """Calcium into and out of the skeleton with the total-body bone mass `bone_mass` (relative state; `formed`
+    and `resorbed` its fluxes): the skeleton's calcium is calcium_skeleton x bone_mass, so the two fluxes below
+    move exactly what the bone mass gains and loses."""
     m.layer("mineral_axis")
     q = m.p("calcium_skeleton", "mmol")
     ecf = mineral["calcium_ecf"]
-    m.flux("calcium_mineralisation", q * turnover * formation_rel, ecf, None, "mmol/day",
-           "calcium laid down in new matrix")
-    m.flux("calcium_resorption", q * turnover * resorption_flux_rel, None, ecf, "mmol/day",
-           "calcium released by resorption")
+    m.flux("calcium_mineralisation", q * formed, ecf, None, "mmol/day", "calcium laid down in new matrix")
+    m.flux("calcium_resorption", q * resorbed, None, ecf, "mmol/day", "calcium released by resorption")
     m.observable("calcium_skeleton", q * bone_mass, "mmol", "calcium in the skeleton")

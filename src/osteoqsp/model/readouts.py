@@ -30,9 +30,8 @@ class BoneMass:
     """What other layers read of the bone-mass read-outs."""
     change: dict[str, sp.Expr]  # human site -> relative BMD change since the start (0 = baseline)
     mass: dict[str, sp.Symbol]  # site -> relative bone-mass state
-    formation_rel: sp.Symbol  # formation relative to the steady state
-    resorption_total_body: sp.Expr  # resorption x surface term of the total-body site (human), relative
-    turnover_total_body: sp.Expr  # its turnover rate constant (1/day)
+    formed: dict[str, sp.Symbol]  # site -> its formation flux (relative bone mass per day)
+    resorbed: dict[str, sp.Symbol]  # site -> its resorption flux
 
 
 def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], cycle: dict[str, sp.Symbol],
@@ -48,13 +47,12 @@ def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], cycle: dict[str, sp.Symbo
     form_rel = m.let("formation_rel", formation / form_ss, "1", "formation relative to steady state")
     res_rel = m.let("resorption_rel", cells["OCa"] / res_ss, "1", "resorption relative to steady state")
     sites = HUMAN_SITES if m.species == "human" else RAT_SITES
-    mass = {}
-    resorbed = {}
+    mass, formed, resorbed = {}, {}, {}
     for site, label in sites.items():
         x = m.state(f"bone_{site}", "1", f"bone mass at the {label}, relative to steady state", initial=1.0)
-        m.flux(f"formation_{site}", p(f"k_turnover_{site}", "1/day") * form_rel, None, x, "1/day", "")
-        resorbed[site] = res_rel * x ** p("m_surface", "1")
-        m.flux(f"resorption_{site}", p(f"k_turnover_{site}", "1/day") * resorbed[site], x, None, "1/day", "")
+        formed[site] = m.flux(f"formation_{site}", p(f"k_turnover_{site}", "1/day") * form_rel, None, x, "1/day", "")
+        resorbed[site] = m.flux(f"resorption_{site}", p(f"k_turnover_{site}", "1/day") * res_rel
+                                * x ** p("m_surface", "1"), x, None, "1/day", "")
         mass[site] = x
 
     def mw(v: str) -> float:
@@ -97,6 +95,4 @@ def declare(m: ModelBuilder, pk: dict[str, sp.Symbol], cycle: dict[str, sp.Symbo
     m.observable("estrogen", cells["estrogen"], "1", "estrogen relative to premenopausal / sham")
     m.observable("sclerostin", cells["sclerostin"], "1", "sclerostin relative to the premenopausal / sham steady state")
     m.observable("warfarin_plasma", pk["warfarin_conc"], "mg/L", "plasma warfarin")
-    if m.species == "human":
-        return BoneMass(change, mass, form_rel, resorbed["total_body"], p("k_turnover_total_body", "1/day"))
-    return BoneMass(change, mass, form_rel, sp.Integer(0), sp.Integer(0))
+    return BoneMass(change, mass, formed, resorbed)

@@ -120,12 +120,19 @@ def prepare(scenario: Scenario, overrides: Mapping[str, float] | None = None,
 
 def prepare_many(scenario: Scenario, values: Sequence[dict[str, float]], settings: SolverSettings | None = None,
                  dose_factors: Sequence[Mapping[str, float]] | None = None,
-                 t_out: np.ndarray | None = None) -> Subjects:
+                 t_out: np.ndarray | None = None, warm: bool = False) -> Subjects:
     """Subjects with the given parameter values (each a full set, e.g. from parameter_values or a population
-    draw) and, optionally, each one's dose factors per agent; t_out defaults to the scenario's output times."""
+    draw) and, optionally, each one's dose factors per agent; t_out defaults to the scenario's output times.
+    `warm`: the subjects are near the scenario's typical subject (a population, a sensitivity sample), whose
+    steady state starts each one's burn-in (the same start for any chunk of them)."""
     eng = engine_for(scenario.species)
     p = np.array([eng.parameter_vector(v) for v in values])
-    y0, p, status = eng.baseline_batch(p, np.array([history_start(scenario.species, v) for v in values]), settings)
+    start = None
+    if warm:
+        typical = parameter_values(scenario)
+        start = eng.steady_start(eng.parameter_vector(typical), history_start(scenario.species, typical))
+    y0, p, status = eng.baseline_batch(p, np.array([history_start(scenario.species, v) for v in values]), settings,
+                                       start)
     events = Dosing.of(scenario, eng).per_subject(dose_factors or [{}] * len(values))
     return Subjects(scenario, list(values), y0, p, status, events,
                     scenario.output_times() if t_out is None else t_out)

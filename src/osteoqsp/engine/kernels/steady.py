@@ -14,9 +14,14 @@ from numba import prange as _prange
 _REF_ITERATIONS = 40
 
 
+_DT_COLD = 1e-2  # the first pseudo-time step from a far start
+_DT_WARM = 1e3  # from a start near the steady state (a Newton step, undamped in effect; it backs off if it fails)
+
+
 @_njit(cache=True, nogil=True, error_model="numpy")
-def _newton_steady(y, p, t, free, tol, max_iter):
-    """Solve rhs(t, y, p) = 0 for the free entries of y, in place; True when converged."""
+def _newton_steady(y, p, t, free, tol, max_iter, dt0):
+    """Solve rhs(t, y, p) = 0 for the free entries of y, in place, starting with pseudo-time step dt0; True
+    when converged."""
     n = y.shape[0]
     idx = _np.flatnonzero(free)
     m = idx.shape[0]
@@ -31,10 +36,17 @@ def _newton_steady(y, p, t, free, tol, max_iter):
     r_new = _np.empty(m)
     y_new = y.copy()
     eps = 2.220446049250313e-16
-    dt = 1e-2
+    dt = dt0
     rhs(t, y, p, f)
     for i in range(m):
         r[i] = f[idx[i]]
+    done = True
+    for i in range(m):  # already steady (a warm start, or references that did not move): no Jacobian needed
+        if not abs(r[i]) / max(abs(y[idx[i]]), 1e-9) < tol:
+            done = False
+            break
+    if done:
+        return True
     for _ in range(max_iter):
         jac(t, y, p, jm)
         for i in range(m):
@@ -104,47 +116,79 @@ def _set_refs(t, y, p, n_base, ref_kind, kind):
 
 
 @_njit(cache=True, nogil=True, error_model="numpy")
-def baseline_one(y_init, p, t_ref, free, n_base, ref_kind, rtol, atol, max_steps):
+def baseline_one(y_init, p, t_ref, free, n_base, ref_kind, rtol, atol, max_steps, warm):
     """Steady state at frozen time t_ref (<= 0), references (kind 0 'steady') set from it, then the history
-    from t_ref to 0 by Rodas4 and the references of kind 1 ('start'). Returns (y0, status): 0 ok, 1 no steady
-    state, 2 history failed. p is updated in place."""
+    from t_ref to 0 by Rodas4 and the references of kind 1 ('start'). Returns (y0, status, steady state):
+    status 0 ok, 1 no steady state, 2 history failed. p is updated in place. `warm`: y_init is near the
+    steady state (another subject's), so the solve starts with long pseudo-time steps."""
     y = y_init.copy()
     # steady state and the references it defines, solved in turn until the references stand still (a
-    # reference may feed back into the rates that define the steady state)
+    # reference may feed back into the rates that define the steady state); after the first solve the state
+    # is near, so the next start warm
+    dt0 = _DT_WARM if warm else _DT_COLD
     for _ in range(_REF_ITERATIONS):
-        if not _newton_steady(y, p, t_ref, free, 1e-11, 400):
-            return y, 1
+        if not _newton_steady(y, p, t_ref, free, 1e-11, 400, dt0):
+            return y, 1, y
+        dt0 = _DT_WARM
         if _set_refs(t_ref, y, p, n_base, ref_kind, 0) < 1e-13:
-            break
-    if not _newton_steady(y, p, t_ref, free, 1e-11, 400):
-        return y, 1
+            break  # the references stood still: y is the steady state under them
+    else:
+        if not _newton_steady(y, p, t_ref, free, 1e-11, 400, _DT_WARM):
+            return y, 1, y
     for i in range(y.shape[0]):
         if abs(y[i]) < 1e-100:
             y[i] = 0.0  # remnants of the solve where the true steady state is zero
+    steady = y.copy()
     if t_ref < 0:
         out = _np.empty((1, y.shape[0]))
         status, _ = solve_one(y, p, t_ref, _np.zeros(1), _np.empty(0, dtype=EVENT), 0, rtol, atol, RODAS4,
                               max_steps, max_steps, out)
         if status >= 2:
-            return y, 2
+            return y, 2, steady
         for i in range(y.shape[0]):
             y[i] = out[0, i]
     for i in range(y.shape[0]):
         if not free[i]:
             y[i] = 0.0
     _set_refs(0.0, y, p, n_base, ref_kind, 1)
-    return y, 0
+    return y, 0, steady
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def steady_start(y_init, p, t_ref, free, n_base, ref_kind):
+    """The steady state of one parameter set at frozen time t_ref, with its steady references set in p (in
+    place): a warm start for many subjects near it. Returns (y, ok)."""
+    y = y_init.copy()
+    for _ in range(_REF_ITERATIONS):
+        if not _newton_steady(y, p, t_ref, free, 1e-11, 400, _DT_COLD):
+            return y, False
+        if _set_refs(t_ref, y, p, n_base, ref_kind, 0) < 1e-13:
+            return y, True
+    return y, False
 
 
 @_njit(cache=True, parallel=True, error_model="numpy")
-def baseline_batch(y_init, p, t_ref, free, n_base, ref_kind, rtol, atol, max_steps):
-    """baseline_one for many subjects (threads over subjects): p (S, P) and t_ref (S,) -> y0 (S, n), p, status."""
+def baseline_batch(y_init, p, t_ref, free, n_base, ref_kind, rtol, atol, max_steps, y_warm, p_warm, warm):
+    """baseline_one for many subjects (threads over subjects): p (S, P) and t_ref (S,) -> y0 (S, n), p, status.
+    With `warm`, every subject starts from y_warm and the steady references of p_warm (steady_start of a
+    typical subject: the same start whatever the chunk, so results do not depend on chunking); a subject too
+    far from it starts again from y_init."""
     n_sub = p.shape[0]
     y0 = _np.empty((n_sub, y_init.shape[0]))
     p_out = p.copy()
     status = _np.zeros(n_sub, dtype=_np.int64)
     for s in _prange(n_sub):
-        y, st = baseline_one(y_init, p_out[s], t_ref[s], free, n_base, ref_kind, rtol, atol, max_steps)
+        st = 1
+        if warm:
+            for j in range(ref_kind.shape[0]):
+                if ref_kind[j] == 0:
+                    p_out[s, n_base + j] = p_warm[n_base + j]
+            y, st, _ = baseline_one(y_warm, p_out[s], t_ref[s], free, n_base, ref_kind, rtol, atol, max_steps, True)
+        if st == 1:
+            for j in range(p.shape[1]):
+                p_out[s, j] = p[s, j]
+            y, st, _ = baseline_one(y_init, p_out[s], t_ref[s], free, n_base, ref_kind, rtol, atol, max_steps,
+                                    False)
         y0[s] = y
         status[s] = st
     return y0, p_out, status

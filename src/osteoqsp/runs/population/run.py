@@ -150,7 +150,7 @@ def _run_chunk(k: int, ids: np.ndarray, scenario: Scenario, settings: SolverSett
     draws = sample_subjects(typical, ids, population.seed, population, scenario.species)
     factors = [{agent: x / scenario.daily_dose(agent) for agent, x in d.daily_doses.items()} for d in draws]
     # each subject's own history (its age and menopause age may be covariates) and its own doses
-    subjects = prepare_many(scenario, [d.values for d in draws], settings, factors)
+    subjects = prepare_many(scenario, [d.values for d in draws], settings, factors, warm=True)
     failures: list[dict[str, Any]] = []
     for j in np.flatnonzero(~subjects.ok):
         reason = "no steady state found" if subjects.status[j] == 1 else "history before the scenario failed"
