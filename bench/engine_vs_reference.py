@@ -208,7 +208,8 @@ def peer_runs(eng: Engine, scenario: Scenario, pop: Population, obs: np.ndarray,
                     (x, st), dt = timed(lambda: am.simulate(pop.y0[s], pop.p[s], pop.t_out, segs, RR_RTOL, RR_ATOL))
                     t_sim, steps = t_sim + dt, steps + st
                     states.append(x)
-            rows.append(PeerRow("AMICI CVODES", k, 1e3 * t_sim / k, max_rel_diff(obs[:k], observed(np.array(states), k)),
+            diff = max_rel_diff(obs[:k], observed(np.array(states), k))
+            rows.append(PeerRow("AMICI CVODES", k, 1e3 * t_sim / k, diff,
                                 f"{version}: SBML import + C++ compile {am.t_import:.1f} s, load {am.t_load:.2f} s "
                                 f"(once for all subjects, not in the table); {steps / k:.0f} CVODES steps/subject"))
         except peers.Unavailable as e:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from osteoqsp.engine import Engine, Events
+from osteoqsp.engine import Events
 from osteoqsp.symbolic.declare import TIME, Model
 
 
@@ -243,6 +243,7 @@ class AmiciModel:
         amici_version()
         import amici
         import amici.sim.sundials as sim
+
         from osteoqsp.interop.sbml import sbml_ids
 
         self.sim = sim
