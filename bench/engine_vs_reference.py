@@ -11,10 +11,18 @@ computed once per subject and timed separately. Then, on the same subjects:
              atol 1e-16 per state; load/compile timed separately from simulate
   scipy      solve_ivp LSODA and BDF with the generated rhs and Jacobian, restarting at each dose
              (integrate to the dose, add it, continue); rtol 1e-8, atol 1e-14
+and, where installed (bench/peers.py; each one that is not prints why and is left out):
+  AMICI      the SBML export without its dose events, imported and compiled once (timed apart), CVODES,
+             rtol 1e-10, atol 1e-16 (as libroadrunner), restarting at each dose
+  diffrax    the JAX rhs generated from the declaration (osteoqsp.engine.jax_backend), Tsit5 and Kvaerno5,
+             rtol 1e-8, atol 1e-14, restarting at each dose, vmap over the sampled subjects; jit timed apart
+  deSolve    R's LSODA (Rscript) on R code generated from the declaration, rtol 1e-8, atol 1e-14, restarting
+             at each dose; timed inside R
 Agreement: largest relative difference of any observable at any output time against osteoqsp, the
 denominator floored at 1e-6 x the observable's largest |value|.
 
     .venv/bin/python bench/engine_vs_reference.py [--quick] [--subjects N] [--rr-sample K] [--scipy-sample K]
+        [--amici-sample K] [--tsit5-sample K] [--kvaerno5-sample K] [--desolve-sample K]
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -37,6 +47,9 @@ from osteoqsp import Scenario, SolverSettings
 from osteoqsp.engine import Engine, Events
 from osteoqsp.interop.sbml import to_sbml
 from osteoqsp.runs.subject import Dosing, engine_for, parameter_values, prepare_many
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peers  # noqa: E402  (bench/peers.py: AMICI, diffrax, deSolve)
 
 SCENARIO = {"name": "knapen2013-mk7-population", "species": "human",
             "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"},
@@ -165,18 +178,101 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
     return out, time.perf_counter() - t0
 
 
+@dataclass
+class PeerRow:
+    name: str
+    subjects: int
+    ms: float  # per subject
+    diff: tuple[float, int, float]
+    note: str  # for the lines under the table
+
+
+def peer_runs(eng: Engine, scenario: Scenario, pop: Population, obs: np.ndarray, samples: dict[str, int]
+              ) -> list[PeerRow]:
+    """AMICI, diffrax (Tsit5, Kvaerno5) and deSolve on the first subjects; each one left out if not installed."""
+    segs = peers.Segments.of(pop.events, pop.t_out, eng.n_states)
+    rows: list[PeerRow] = []
+
+    def observed(states: np.ndarray, k: int) -> np.ndarray:
+        return np.array([eng.observe(pop.t_out, states[s], pop.p[s]) for s in range(k)])
+
+    k = samples["amici"]
+    if k:
+        try:
+            version = peers.amici_version()
+            with tempfile.TemporaryDirectory(prefix="osteoqsp-amici-") as build:
+                sbml = to_sbml(scenario, settings=SETTINGS)  # the typical subject: each sampled one sets its own
+                am = peers.AmiciModel(eng.model, sbml, build)
+                t_sim, steps, states = 0.0, 0, []
+                for s in range(k):
+                    (x, st), dt = timed(lambda: am.simulate(pop.y0[s], pop.p[s], pop.t_out, segs, RR_RTOL, RR_ATOL))
+                    t_sim, steps = t_sim + dt, steps + st
+                    states.append(x)
+            diff = max_rel_diff(obs[:k], observed(np.array(states), k))
+            rows.append(PeerRow("AMICI CVODES", k, 1e3 * t_sim / k, diff,
+                                f"{version}: SBML import + C++ compile {am.t_import:.1f} s, load {am.t_load:.2f} s "
+                                f"(once for all subjects, not in the table); {steps / k:.0f} CVODES steps/subject"))
+        except peers.Unavailable as e:
+            print(f"AMICI left out: {e}")
+        except Exception as e:  # a failed build: say why, go on with the others
+            print(f"AMICI left out: {type(e).__name__}: {str(e)[:300]}")
+
+    for method in ("Tsit5", "Kvaerno5"):
+        k = samples[method.lower()]
+        if not k:
+            continue
+        try:
+            version = peers.diffrax_versions()
+            import jax
+            fn = peers.diffrax_solver(eng.model, segs, pop.t_out, method, SETTINGS.rtol, SETTINGS.atol)
+            Y0, P = jax.numpy.asarray(pop.y0[:k]), jax.numpy.asarray(pop.p[:k])
+            compiled, t_jit = timed(lambda: fn.lower(Y0, P).compile())
+            (states, steps), dt = timed(lambda: jax.block_until_ready(compiled(Y0, P)))
+            rows.append(PeerRow(f"diffrax {method} (vmap over {k})", k, 1e3 * dt / k,
+                                max_rel_diff(obs[:k], observed(np.asarray(states), k)),
+                                f"{version}: diffrax {method} trace + XLA compile {t_jit:.1f} s (not in the table); "
+                                f"{np.mean(np.asarray(steps)):.0f} steps/subject, {jax.device_count()} "
+                                f"{jax.default_backend()} device(s)"))
+        except peers.Unavailable as e:
+            print(f"diffrax {method} left out: {e}")
+
+    k = samples["desolve"]
+    if k:
+        try:
+            (states, secs, calls, version), dt = timed(
+                lambda: peers.desolve_run(eng.model, pop.y0[:k], pop.p[:k], pop.t_out, segs, SETTINGS.rtol,
+                                          SETTINGS.atol))
+            rows.append(PeerRow("R deSolve LSODA", k, 1e3 * float(np.mean(secs)),
+                                max_rel_diff(obs[:k], observed(states, k)),
+                                f"{version}: {np.mean(calls):.0f} rhs calls/subject; Rscript start, data exchange "
+                                f"and R's timer outside: {dt - float(np.sum(secs)):.1f} s (not in the table)"))
+        except peers.Unavailable as e:
+            print(f"R deSolve left out: {e}")
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--subjects", type=int, default=1000, help="population size for the batched engine")
-    ap.add_argument("--rr-sample", type=int, default=20, help="subjects run in libroadrunner")
+    ap.add_argument("--rr-sample", type=int, default=10, help="subjects run in libroadrunner")
     ap.add_argument("--scipy-sample", type=int, default=5, help="subjects run with scipy LSODA and BDF")
     ap.add_argument("--single-sample", type=int, default=20, help="subjects for osteoqsp's single-thread time")
-    ap.add_argument("--quick", action="store_true", help="N=50, rr-sample 2, scipy-sample 1, single-sample 5")
+    ap.add_argument("--amici-sample", type=int, default=5, help="subjects run in AMICI (0: leave it out)")
+    ap.add_argument("--tsit5-sample", type=int, default=10, help="subjects run with diffrax Tsit5 (vmap)")
+    ap.add_argument("--kvaerno5-sample", type=int, default=1, help="subjects run with diffrax Kvaerno5 (vmap)")
+    ap.add_argument("--desolve-sample", type=int, default=1, help="subjects run with R deSolve LSODA")
+    ap.add_argument("--quick", action="store_true", help="N=50, rr-sample 2, scipy-sample 1, single-sample 5, "
+                    "amici-sample 1, tsit5-sample 2, kvaerno5-sample 1, desolve-sample 1")
     args = ap.parse_args()
     if args.quick:
         args.subjects, args.rr_sample, args.scipy_sample, args.single_sample = 50, 2, 1, 5
+        args.amici_sample, args.tsit5_sample, args.kvaerno5_sample, args.desolve_sample = 1, 2, 1, 1
     n = args.subjects
     n_rr, n_sp, n_single = (min(k, n) for k in (args.rr_sample, args.scipy_sample, args.single_sample))
+    samples = {"amici": args.amici_sample, "tsit5": args.tsit5_sample, "kvaerno5": args.kvaerno5_sample,
+               "desolve": args.desolve_sample}
+    samples = {key: min(k, n) for key, k in samples.items()}
+    n_obs = max(n_rr, n_sp, n_single, *samples.values())
 
     print(f"python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__} "
           f"({numba.get_num_threads()} threads), roadrunner {roadrunner.__version__}, scipy {scipy.__version__}, "
@@ -193,8 +289,8 @@ def main() -> None:
     eng.solve(pop.y0[0], pop.p[0], pop.t_out[:3], Events(pop.events.table[:2]), SETTINGS)
     Y, t_batch, t_single = osteoqsp_runs(eng, pop, n, n_single, SETTINGS, "osteoqsp")
     Ys, t_batch_s, t_single_s = osteoqsp_runs(eng, pop, n, n_single, SPLIT, "osteoqsp split")
-    obs = np.array([eng.observe(pop.t_out, Y[s], pop.p[s]) for s in range(max(n_rr, n_sp, n_single))])
-    obs_s = np.array([eng.observe(pop.t_out, Ys[s], pop.p[s]) for s in range(max(n_rr, n_sp, n_single))])
+    obs = np.array([eng.observe(pop.t_out, Y[s], pop.p[s]) for s in range(n_obs)])
+    obs_s = np.array([eng.observe(pop.t_out, Ys[s], pop.p[s]) for s in range(n_obs)])
     split_diff = max_rel_diff(obs, obs_s)
 
     # libroadrunner: export (not timed), load/compile (timed apart), simulate (timed)
@@ -228,6 +324,9 @@ def main() -> None:
         diff = max_rel_diff(obs[:n_sp], np.array(sp_obs)) if n_sp else (np.nan, 0, np.nan)
         sp_rows.append((method, t_sp / max(n_sp, 1), diff, nfev / max(n_sp, 1)))
 
+    # the field's other engines, where installed
+    peer_rows = peer_runs(eng, scenario, pop, obs, samples)
+
     # the table
     ref = 1e3 * t_single
     rows = [(f"osteoqsp solve_batch ({numba.get_num_threads()} threads)", n, 1e3 * t_batch / n, None),
@@ -236,6 +335,7 @@ def main() -> None:
             ("osteoqsp split solve (1 thread)", n_single, 1e3 * t_single_s, split_diff),
             ("libroadrunner CVODE", n_rr, 1e3 * t_rr / max(n_rr, 1), rr_diff)]
     rows += [(f"scipy solve_ivp {m}", n_sp, 1e3 * t, d) for m, t, d, _ in sp_rows]
+    rows += [(r.name, r.subjects, r.ms, r.diff) for r in peer_rows]
     print(f"\n{'engine':<34} {'subjects':>8} {'ms/subject':>11} {'ratio':>7}  "
           "max rel. diff vs osteoqsp (where)   max diff/scale")
     for name, k, ms, diff in rows:
@@ -249,6 +349,8 @@ def main() -> None:
           f"{t_rr / max(n_rr, 1) / t_single_s:.0f}x")
     for m, _, _, nf in sp_rows:
         print(f"scipy {m}: {nf:.0f} rhs calls/subject")
+    for r in peer_rows:
+        print(f"{r.name}: {r.note}")
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.2f} (other processes on the machine skew timings)")
 
 

@@ -7,6 +7,7 @@ Nothing here names a molecule; it imports only the symbolic layer. Layout:
     linear.py     the linear block, found symbolically (for the split method)
     kernels/      the integrators as numba source (dopri5, rodas4, split, the driver, the steady state)
     engine.py     Engine: compile a model, burn-in, solve one subject or a batch, observe
+    jax_backend.py  the right-hand side printed for JAX (optional, for bench/; jax imported on use)
 `Engine` (and with it sympy and numba) loads on first use.
 """
 
