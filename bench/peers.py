@@ -241,8 +241,13 @@ class AmiciModel:
 
     def __init__(self, model: Model, sbml: str, build_dir: str | os.PathLike) -> None:
         amici_version()
+        import logging
+
         import amici
         import amici.sim.sundials as sim
+
+        # CVODES warns once per solve that the model's Max/Piecewise root functions start at zero: not news
+        logging.getLogger("amici").setLevel(logging.WARNING)
 
         from osteoqsp.interop.sbml import sbml_ids
 
