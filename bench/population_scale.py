@@ -3,6 +3,8 @@ streamed to disk in chunks. Prints wall time, time per subject and peak memory (
 
     .venv/bin/python bench/population_scale.py                    # 100,000 subjects
     .venv/bin/python bench/population_scale.py --subjects 2000    # a shorter run
+    .venv/bin/python bench/population_scale.py --grid 1000,10000  # cost for 1, 3, 10 years at the first size
+                                                                  # and for each size at 3 years
 
 After the run, the first --check subjects are simulated again with dopri5 at rtol 1e-10 and the output files
 are compared with them: the largest difference per observable, relative to its largest magnitude (BMD changes
@@ -96,6 +98,29 @@ def lower_bound(sc: Scenario, n: int, settings: SolverSettings) -> None:
           f"{solve_s / bound:.2f} x the bound")
 
 
+def scenario(subjects: int, years: float, save_every: str) -> Scenario:
+    return Scenario.from_dict({
+        "name": "scale", "species": "human",
+        "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"},
+        "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}],
+        "duration": f"{years:g} year", "save_every": save_every,
+        "population": {"size": subjects, "seed": 7}})
+
+
+def grid(sizes: list[int], chunk: int, settings: SolverSettings, save_every: str) -> None:
+    """Cost per subject and per subject-year for 1, 3 and 10 years at the first size, and for every size at
+    3 years: linear cost shows as a constant per subject-year."""
+    runs = [(sizes[0], y) for y in (1.0, 3.0, 10.0)] + [(n, 3.0) for n in sizes[1:]]
+    print("subjects  years  wall s  ms/subject  ms/subject-year  (whole run: chunks + merge)")
+    for n, years in runs:
+        out = Path(tempfile.mkdtemp(prefix="osteoqsp-grid-")) / "run"
+        start = time.perf_counter()
+        simulate_population(scenario(n, years, save_every), out, chunk_size=chunk, settings=settings)
+        wall = time.perf_counter() - start
+        shutil.rmtree(out.parent)
+        print(f"{n:8d}  {years:5.0f}  {wall:6.1f}  {1e3 * wall / n:10.2f}  {1e3 * wall / n / years:15.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--subjects", type=int, default=100_000)
@@ -107,13 +132,13 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the output folder")
     ap.add_argument("--check", type=int, default=20, help="subjects re-run with the reference settings (0: none)")
     ap.add_argument("--bound", type=int, default=50, help="subjects of the lower-bound measurement (0: none)")
+    ap.add_argument("--grid", default=None, help="comma-separated sizes: the cost grid instead of one run")
     args = ap.parse_args()
-    sc = Scenario.from_dict({
-        "name": "scale", "species": "human",
-        "subject": {"sex": "female", "age": "58 year", "menopause_age": "51 year"},
-        "intake": [{"agent": "MK-7", "dose": "180 ug", "every": "1 day"}],
-        "duration": "3 year", "save_every": args.save_every,
-        "population": {"size": args.subjects, "seed": 7}})
+    if args.grid:
+        grid([int(x) for x in args.grid.split(",")], args.chunk, SolverSettings(method=args.method, rtol=args.rtol),
+             args.save_every)
+        return
+    sc = scenario(args.subjects, 3.0, args.save_every)
     out = Path(tempfile.mkdtemp(prefix="osteoqsp-scale-")) / "run"
     start = time.perf_counter()
     result = simulate_population(sc, out, chunk_size=args.chunk, dask=args.dask,
