@@ -1,5 +1,6 @@
-"""The dashboard in headless Chromium: it loads, a dose change moves the BMD figure, a bad value shows the
-scenario validation's message, the limits show theirs, and the downloaded scenario runs in the CLI."""
+"""The dashboard in headless Chromium: it loads, a dose change moves the BMD figure, a therapy chosen in the
+selector raises BMD and draws its drug, a bad value shows the scenario validation's message, the limits show
+theirs, and the downloaded scenario runs in the CLI."""
 
 from __future__ import annotations
 
@@ -78,6 +79,21 @@ def test_dose_change_updates_bmd(dashboard):
     assert image_ok(page, "BMD figure") != src
     assert page.get_by_text("knapen2013-mk7-modified").first.is_visible()
     shot(page, "dose-1000ug")
+
+
+def test_therapy_selector_adds_the_drug(dashboard):
+    page = dashboard
+    before = metric(page, LUMBAR)
+    page.get_by_test_id("stSelectbox").filter(has_text="Osteoporosis therapy").click()
+    page.get_by_role("option", name="alendronate").click()
+    page.wait_for_function(
+        """([label, old]) => [...document.querySelectorAll("[data-testid='stMetric']")]
+             .some(m => m.innerText.includes(label) && !m.innerText.includes(old))""", arg=[LUMBAR, before])
+    wait_idle(page)
+    assert float(metric(page, LUMBAR).rstrip(" %")) > float(before.rstrip(" %"))  # less loss on alendronate
+    page.get_by_role("tab", name="Mineral axis and drugs").click()
+    image_ok(page, "Mineral axis and drugs figure")
+    shot(page, "therapy-alendronate")
 
 
 def test_bad_value_shows_the_scenario_message(dashboard):
