@@ -31,7 +31,6 @@ import sympy as sp
 from osteoqsp.symbolic.declare import ModelBuilder
 
 CALCIUM_MOLAR_MASS = 40.078  # g/mol
-D3_MOLAR_MASS = 384.64  # g/mol, cholecalciferol
 MAX_DOSE = {"calcium": 5000.0, "vitamin-D3": 2500.0}  # largest single administration (against typing errors)
 
 
