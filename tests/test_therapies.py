@@ -103,7 +103,7 @@ def test_antiresorptives_lower_ctx_and_raise_bmd(drug):
 
 def test_intermittent_pth_is_anabolic_and_continuous_pth_catabolic():
     """The same 20 ug a day of teriparatide: as one injection it builds bone (P1NP and BMD up); spread over
-    24 hourly doses it only raises PTH (RANKL up, OPG down) and bone is lost."""
+    24 hourly doses it only raises PTH (RANKL up, OPG down) and bone is lost, also at four times the dose."""
     base = run_dict({"subject": WOMAN, "duration": "1 year", "save_every": "10 day"})
     daily = run_dict({"subject": WOMAN, "duration": "1 year", "save_every": "10 day",
                       "intake": [{"agent": "teriparatide", "dose": "20 ug", "every": "1 day"}]})
@@ -113,6 +113,12 @@ def test_intermittent_pth_is_anabolic_and_continuous_pth_catabolic():
     assert daily.at("bmd_lumbar_spine", YEAR) > base.at("bmd_lumbar_spine", YEAR) + 2
     assert continuous.at("bmd_lumbar_spine", YEAR) < base.at("bmd_lumbar_spine", YEAR)
     assert continuous.at("ctx", YEAR) > base.at("ctx", YEAR)
+    # four times as much, continuously: PTH about twice its level, over the anabolic threshold; only the
+    # adaptation of osteoblast signalling keeps it from building bone
+    high = run_dict({"subject": WOMAN, "duration": "1 year", "save_every": "10 day",
+                     "intake": [{"agent": "teriparatide", "dose": "3.3333 ug", "every": "1 hour"}]})
+    assert high.at("pth_plasma", YEAR) > 2 * base.at("pth_plasma", YEAR)
+    assert high.at("bmd_lumbar_spine", YEAR) < base.at("bmd_lumbar_spine", YEAR) - 1
 
 
 @pytest.mark.xfail(strict=True, reason="known miss (validate target 189): with denosumab, coupled formation falls "
