@@ -116,42 +116,44 @@ def _set_refs(t, y, p, n_base, ref_kind, kind):
 
 
 @_njit(cache=True, nogil=True, error_model="numpy")
-def baseline_one(y_init, p, t_ref, free, n_base, ref_kind, rtol, atol, max_steps, warm):
-    """Steady state at frozen time t_ref (<= 0), references (kind 0 'steady') set from it, then the history
-    from t_ref to 0 by Rodas4 and the references of kind 1 ('start'). Returns (y0, status, steady state):
-    status 0 ok, 1 no steady state, 2 history failed. p is updated in place. `warm`: y_init is near the
-    steady state (another subject's), so the solve starts with long pseudo-time steps."""
-    y = y_init.copy()
-    # steady state and the references it defines, solved in turn until the references stand still (a
-    # reference may feed back into the rates that define the steady state); after the first solve the state
-    # is near, so the next start warm
-    dt0 = _DT_WARM if warm else _DT_COLD
+def _steady_with_refs(y, p, t_ref, free, n_base, ref_kind, dt0):
+    """The steady state (y, in place) and the references it defines (kind 0 'steady', in p), solved in turn
+    until the references stand still (a reference may feed back into the rates that define the steady state);
+    the first solve starts with pseudo-time step dt0, the later ones warm. True when found."""
     for _ in range(_REF_ITERATIONS):
         if not _newton_steady(y, p, t_ref, free, 1e-11, 400, dt0):
-            return y, 1, y
+            return False
         dt0 = _DT_WARM
         if _set_refs(t_ref, y, p, n_base, ref_kind, 0) < 1e-13:
-            break  # the references stood still: y is the steady state under them
-    else:
-        if not _newton_steady(y, p, t_ref, free, 1e-11, 400, _DT_WARM):
-            return y, 1, y
+            return True  # the references stood still: y is the steady state under them
+    return _newton_steady(y, p, t_ref, free, 1e-11, 400, _DT_WARM)
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def baseline_one(y_init, p, t_ref, free, n_base, ref_kind, rtol, atol, max_steps, warm):
+    """Steady state at frozen time t_ref (<= 0), references (kind 0 'steady') set from it, then the history
+    from t_ref to 0 by Rodas4 and the references of kind 1 ('start'). Returns (y0, status): 0 ok, 1 no steady
+    state, 2 history failed. p is updated in place. `warm`: y_init is near the steady state (another
+    subject's), so the solve starts with long pseudo-time steps."""
+    y = y_init.copy()
+    if not _steady_with_refs(y, p, t_ref, free, n_base, ref_kind, _DT_WARM if warm else _DT_COLD):
+        return y, 1
     for i in range(y.shape[0]):
         if abs(y[i]) < 1e-100:
             y[i] = 0.0  # remnants of the solve where the true steady state is zero
-    steady = y.copy()
     if t_ref < 0:
         out = _np.empty((1, y.shape[0]))
         status, _ = solve_one(y, p, t_ref, _np.zeros(1), _np.empty(0, dtype=EVENT), 0, rtol, atol, RODAS4,
                               max_steps, max_steps, out)
         if status >= 2:
-            return y, 2, steady
+            return y, 2
         for i in range(y.shape[0]):
             y[i] = out[0, i]
     for i in range(y.shape[0]):
         if not free[i]:
             y[i] = 0.0
     _set_refs(0.0, y, p, n_base, ref_kind, 1)
-    return y, 0, steady
+    return y, 0
 
 
 @_njit(cache=True, nogil=True, error_model="numpy")
@@ -159,12 +161,7 @@ def steady_start(y_init, p, t_ref, free, n_base, ref_kind):
     """The steady state of one parameter set at frozen time t_ref, with its steady references set in p (in
     place): a warm start for many subjects near it. Returns (y, ok)."""
     y = y_init.copy()
-    for _ in range(_REF_ITERATIONS):
-        if not _newton_steady(y, p, t_ref, free, 1e-11, 400, _DT_COLD):
-            return y, False
-        if _set_refs(t_ref, y, p, n_base, ref_kind, 0) < 1e-13:
-            return y, True
-    return y, False
+    return y, _steady_with_refs(y, p, t_ref, free, n_base, ref_kind, _DT_COLD)
 
 
 @_njit(cache=True, parallel=True, error_model="numpy")
@@ -183,11 +180,11 @@ def baseline_batch(y_init, p, t_ref, free, n_base, ref_kind, rtol, atol, max_ste
             for j in range(ref_kind.shape[0]):
                 if ref_kind[j] == 0:
                     p_out[s, n_base + j] = p_warm[n_base + j]
-            y, st, _ = baseline_one(y_warm, p_out[s], t_ref[s], free, n_base, ref_kind, rtol, atol, max_steps, True)
+            y, st = baseline_one(y_warm, p_out[s], t_ref[s], free, n_base, ref_kind, rtol, atol, max_steps, True)
         if st == 1:
             for j in range(p.shape[1]):
                 p_out[s, j] = p[s, j]
-            y, st, _ = baseline_one(y_init, p_out[s], t_ref[s], free, n_base, ref_kind, rtol, atol, max_steps,
+            y, st = baseline_one(y_init, p_out[s], t_ref[s], free, n_base, ref_kind, rtol, atol, max_steps,
                                     False)
         y0[s] = y
         status[s] = st
