@@ -32,20 +32,27 @@ from osteoqsp.engine.events import EVENT
 from osteoqsp.engine.linear import linear_block
 
 
-class _Printer(PythonCodePrinter):
-    """Python code for numba: math functions, no module prefixes beyond `math`."""
+class MinMaxFold:
+    """Printer mixin: Min and Max of any arity folded into nested two-argument calls of MIN and MAX."""
+
+    MIN = "min"
+    MAX = "max"
 
     def _fold(self, func: str, expr: sp.Expr) -> str:
-        out, *rest = [self._print(a) for a in expr.args]
+        out, *rest = [self._print(a) for a in expr.args]  # type: ignore[attr-defined]
         for a in rest:
             out = f"{func}({out}, {a})"
         return out
 
     def _print_Max(self, expr: sp.Max) -> str:  # noqa: N802
-        return self._fold("max", expr)
+        return self._fold(self.MAX, expr)
 
     def _print_Min(self, expr: sp.Min) -> str:  # noqa: N802
-        return self._fold("min", expr)
+        return self._fold(self.MIN, expr)
+
+
+class _Printer(MinMaxFold, PythonCodePrinter):
+    """Python code for numba: math functions, no module prefixes beyond `math`."""
 
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:  # noqa: N802
         if expr.exp.is_Number:
@@ -84,7 +91,7 @@ class Generated:
     observable_names: list[str]
 
 
-def _symbols(model: Model) -> tuple[dict[sp.Symbol, str], list[tuple[str, sp.Expr]]]:
+def code_names(model: Model) -> tuple[dict[sp.Symbol, str], list[tuple[str, sp.Expr]]]:
     """Names for states, parameters and time, and the ordered list of lets and fluxes."""
     names: dict[sp.Symbol, str] = {TIME: "t"}
     for i, s in enumerate(model.states):
@@ -160,7 +167,7 @@ def _expr_code(printer: _Printer, names: dict[sp.Symbol, str], expr: sp.Expr) ->
 
 def generate_source(model: Model) -> str:
     printer = _Printer({"fully_qualified_modules": False, "standard": "python3"})
-    names, body = _symbols(model)
+    names, body = code_names(model)
     local = dict(names)
     for name, _ in body:
         local[sp.Symbol(name, real=True)] = name
@@ -329,7 +336,7 @@ def compile_model(model: Model) -> Generated:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    _, body = _symbols(model)
+    _, body = code_names(model)
     gen = Generated(module, {s.name: i for i, s in enumerate(model.states)},
                     {n: i for i, n in enumerate(list(model.parameters) + [r.name for r in model.references])},
                     [n for n, _ in body], [o.name for o in model.observables])

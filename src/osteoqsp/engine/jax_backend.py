@@ -3,8 +3,8 @@
     from osteoqsp.engine.jax_backend import jax_rhs
     f = jax_rhs(model)                  # f(t, y, p) -> dy/dt, jnp arrays, y (states,), p (parameters + references,)
 
-The same walk over the frozen `Model` as the numba kernel (`codegen.py`): the lets and fluxes in declaration
-order, then each state's rate as the sum of its fluxes; states are y[i], parameters p[i] and the references
+The same walk over the frozen `Model` as the numba kernel, with its names and its Min/Max printing
+(`codegen.code_names`, `codegen.MinMaxFold`): the lets and fluxes in declaration order, then each state's rate as the sum of its fluxes; states are y[i], parameters p[i] and the references
 p[len(parameters) + j], the layout of `Engine.parameter_vector`. The source is printed by sympy's JAX printer,
 so Piecewise, Min and Max become jax.numpy.select, minimum and maximum. Nothing here names a molecule.
 jax is imported only when a function is built (the package works without it); double precision is switched
@@ -19,40 +19,24 @@ from typing import Any
 import sympy as sp
 from sympy.printing.numpy import JaxPrinter
 
-from osteoqsp.symbolic.declare import TIME, Model
+from osteoqsp.engine.codegen import MinMaxFold, code_names
+from osteoqsp.symbolic.declare import Model
 
 
-class _Printer(JaxPrinter):
+class _Printer(MinMaxFold, JaxPrinter):
     """jnp code; Min/Max of any arity folded into elementwise jnp.minimum/jnp.maximum."""
 
-    def _fold(self, func: str, expr: sp.Expr) -> str:
-        out, *rest = [self._print(a) for a in expr.args]
-        for a in rest:
-            out = f"{func}({out}, {a})"
-        return out
-
-    def _print_Max(self, expr: sp.Max) -> str:  # noqa: N802
-        return self._fold("jax.numpy.maximum", expr)
-
-    def _print_Min(self, expr: sp.Min) -> str:  # noqa: N802
-        return self._fold("jax.numpy.minimum", expr)
-
-
-def _names(model: Model) -> dict[sp.Symbol, sp.Symbol]:
-    names = {TIME: sp.Symbol("t")}
-    names.update({sp.Symbol(s.name, real=True): sp.Symbol(f"y[{i}]") for i, s in enumerate(model.states)})
-    names.update({sp.Symbol(p, real=True): sp.Symbol(f"p[{i}]") for i, p in enumerate(model.parameters)})
-    n = len(model.parameters)
-    names.update({sp.Symbol(r.name, real=True): sp.Symbol(f"p[{n + j}]") for j, r in enumerate(model.references)})
-    return names
+    MIN = "jax.numpy.minimum"
+    MAX = "jax.numpy.maximum"
 
 
 def rhs_source(model: Model) -> str:
     """Python source of `rhs(t, y, p)` in jax.numpy (module prefix `jax.numpy`)."""
     printer = _Printer({"fully_qualified_modules": True})
-    local = _names(model)
+    names, body = code_names(model)
+    local = {k: sp.Symbol(v) for k, v in names.items()}
     lines = ["def rhs(t, y, p):"]
-    for name, expr in [(x.name, x.expr) for x in model.lets] + [(f.name, f.expr) for f in model.fluxes]:
+    for name, expr in body:
         code = printer.doprint(expr.xreplace(local))
         lines.append(f"    _{name} = {code}")
         local[sp.Symbol(name, real=True)] = sp.Symbol(f"_{name}")
