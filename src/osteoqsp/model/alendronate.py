@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from osteoqsp.model.intake_pk import uptake
 from osteoqsp.symbolic.declare import ModelBuilder
 
 MAX_DOSE = 7000.0  # mg, against typing errors (a hundred times the weekly dose)
@@ -23,10 +24,8 @@ def declare(m: ModelBuilder) -> sp.Symbol:
     bone = m.state("alendronate_bone", "mg", "alendronate bound to bone")
     urine = m.state("alendronate_urine", "mg", "alendronate excreted in urine, cumulative", accumulator=True)
     faeces = m.state("alendronate_faeces", "mg", "unabsorbed alendronate, cumulative", accumulator=True)
-    ka = p("ka_alendronate", "1/day")
-    f = p("f_alendronate", "1")
-    m.flux("alendronate_absorption", f * ka * gut, gut, plasma, "mg/day", "")
-    m.flux("alendronate_unabsorbed", (1 - f) * ka * gut, gut, faeces, "mg/day", "")
+    uptake(m, "alendronate", gut, p("ka_alendronate", "1/day"), p("f_alendronate", "1"), plasma, faeces, "mg/day", "",
+           loss_description="")
     k = p("k_alendronate_plasma", "1/day")
     to_bone = p("f_bone_alendronate", "1")
     m.flux("alendronate_uptake", to_bone * k * plasma, plasma, bone, "mg/day", "binding to bone mineral")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from osteoqsp.model.intake_pk import uptake
 from osteoqsp.symbolic.declare import ModelBuilder
 
 MAX_DOSE = 6000.0  # mg, against typing errors (a hundred times the dose)
@@ -23,10 +24,9 @@ def declare(m: ModelBuilder) -> sp.Symbol:
     periph = m.state("denosumab_peripheral", "mg", "denosumab in the peripheral volume")
     ka = p("ka_denosumab", "1/day")
     f = p("f_denosumab", "1")
-    vc = p("v_denosumab", "L")
-    conc = m.let("denosumab_conc", central / vc, "mg/L", "plasma denosumab")
-    m.flux("denosumab_absorption", f * ka * sc, sc, central, "mg/day", "")
-    m.flux("denosumab_presystemic_loss", (1 - f) * ka * sc, sc, None, "mg/day", "catabolised before reaching plasma")
+    conc = m.let("denosumab_conc", central / p("v_denosumab", "L"), "mg/L", "plasma denosumab")
+    uptake(m, "denosumab", sc, ka, f, central, None, "mg/day", "", "presystemic_loss",
+           "catabolised before reaching plasma")
     m.flux("denosumab_distribution", p("q_denosumab", "L/day") * conc, central, periph, "mg/day", "")
     m.flux("denosumab_redistribution", p("q_denosumab", "L/day") * periph / p("vp_denosumab", "L"), periph, central,
            "mg/day", "")

@@ -22,6 +22,15 @@ MOLAR_MASS = {"k1": 450.71, "mk4": 444.66, "mk7": 649.02}  # g/mol, from the for
 MAX_DOSE = {"vitamer": 100_000.0, "warfarin": 50.0, "zinc": 300.0}
 
 
+def uptake(m: ModelBuilder, name: str, depot: sp.Symbol, rate: sp.Expr, fraction: sp.Expr, target: sp.Symbol,
+           lost: sp.Symbol | None, unit: str, description: str, loss: str = "unabsorbed",
+           loss_description: str = "faecal loss") -> None:
+    """First-order emptying of a dosing depot (gut lumen, s.c. site) at `rate`: `fraction` reaches `target`
+    (flux <name>_absorption), the rest goes to `lost` (a tally, or None: degraded; flux <name>_<loss>)."""
+    m.flux(f"{name}_absorption", fraction * rate * depot, depot, target, unit, description)
+    m.flux(f"{name}_{loss}", (1 - fraction) * rate * depot, depot, lost, unit, loss_description)
+
+
 def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
     m.layer("intake_pk")
     age = m.let("age", m.p("age0", "year") + m.p("ageing", "1") * m.t / 365.25, "year",
@@ -55,8 +64,7 @@ def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
         diet = diet_rate * sp.Piecewise((1, m.t > 0), (0, True))
         m.flux(f"{v}_intake", (habitual + diet) * 1000 / mw, None, gut, "nmol/day",
                "habitual diet (species table) plus the scenario diet (after t = 0)")
-        m.flux(f"{v}_absorption", frac * ka * gut, gut, lymph, "nmol/day", "uptake into enterocytes")
-        m.flux(f"{v}_unabsorbed", (1 - frac) * ka * gut, gut, faeces, "nmol/day", "faecal loss")
+        uptake(m, v, gut, ka, frac, lymph, faeces, "nmol/day", "uptake into enterocytes")
         m.flux(f"{v}_lymph_to_serum", ka * lymph, lymph, serum, "nmol/day", "chylomicron transport")
         m.flux(f"{v}_serum_to_liver", scale * m.p(f"k_sl_{v}", "1/day") * serum, serum, liver, "nmol/day", "")
         m.flux(f"{v}_liver_to_serum", scale * m.p(f"k_ls_{v}", "1/day") * liver, liver, serum, "nmol/day", "")
@@ -78,10 +86,8 @@ def declare(m: ModelBuilder) -> dict[str, sp.Symbol]:
     ka_drug = m.p("ka_menatetrenone", "1/day") * m.p("pk_rate_scale", "1") * allo
     frac_drug = m.let("f_abs_menatetrenone_now", m.p("f_abs_menatetrenone", "1") * absorb_age, "1",
                       "fraction of a menatetrenone dose absorbed at the current age")
-    m.flux("menatetrenone_absorption", frac_drug * ka_drug * drug, drug, out["mk4_lymph"], "nmol/day",
+    uptake(m, "menatetrenone", drug, ka_drug, frac_drug, out["mk4_lymph"], out["mk4_faeces"], "nmol/day",
            "uptake of the drug's MK-4 into enterocytes (then as dietary MK-4)")
-    m.flux("menatetrenone_unabsorbed", (1 - frac_drug) * ka_drug * drug, drug, out["mk4_faeces"], "nmol/day",
-           "faecal loss")
     m.dose_target("menatetrenone", drug, "ug", 1000.0 / MOLAR_MASS["mk4"], MAX_DOSE["vitamer"])
     converted = m.state("mk7_converted_to_mk4", "nmol", "MK-7 converted to MK-4, cumulative",
                         accumulator=True)

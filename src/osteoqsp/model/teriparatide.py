@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from osteoqsp.model.intake_pk import uptake
 from osteoqsp.symbolic.declare import ModelBuilder
 
 MOLAR_MASS = 4117.8  # g/mol, teriparatide (PTH 1-34)
@@ -20,10 +21,8 @@ def declare(m: ModelBuilder) -> sp.Symbol:
     p = m.p
     sc = m.state("teriparatide_sc", "pmol", "teriparatide in the subcutaneous depot")
     central = m.state("teriparatide_central", "pmol", "teriparatide in plasma")
-    ka = p("ka_teriparatide", "1/day")
-    f = p("f_teriparatide", "1")
-    m.flux("teriparatide_absorption", f * ka * sc, sc, central, "pmol/day", "")
-    m.flux("teriparatide_presystemic_loss", (1 - f) * ka * sc, sc, None, "pmol/day", "degraded at the site")
+    uptake(m, "teriparatide", sc, p("ka_teriparatide", "1/day"), p("f_teriparatide", "1"), central, None, "pmol/day",
+           "", "presystemic_loss", "degraded at the site")
     m.flux("teriparatide_clearance", p("cl_teriparatide", "L/day") / p("v_teriparatide", "L") * central, central,
            None, "pmol/day", "")
     m.dose_target("teriparatide", sc, "ug", 1e6 / MOLAR_MASS, MAX_DOSE, route="subcutaneous")
