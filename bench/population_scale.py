@@ -22,6 +22,7 @@ import os
 import resource
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -29,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from osteoqsp import Scenario, SolverSettings
-from osteoqsp.engine import Events
+from osteoqsp.engine import POPULATION_SETTINGS, Events
 from osteoqsp.runs.population import PopulationResult, sample_subjects, simulate_population
 from osteoqsp.runs.subject import engine_for, parameter_values, prepare_many
 
@@ -104,6 +105,39 @@ def lower_bound(sc: Scenario, n: int, settings: SolverSettings) -> None:
           f"{solve_s / bound:.2f} x the bound")
 
 
+class RssSampler:
+    """This process's resident set size every 0.2 s in a thread: the peak of each phase of a run afterwards."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with open("/proc/self/statm") as f:
+                rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+            self.samples.append((time.perf_counter(), rss))
+            self._stop.wait(0.2)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peaks(self, start: float, phases: dict[str, float]) -> dict[str, float]:
+        """The largest sample inside each phase, phases taken one after another from `start` (s)."""
+        out, t = {}, start
+        for name, seconds in phases.items():
+            inside = [r for u, r in self.samples if t <= u <= t + seconds]
+            out[name] = max(inside) if inside else float("nan")
+            t += seconds
+        return out
+
+
 def scenario(subjects: int, years: float, save_every: str) -> Scenario:
     return Scenario.from_dict({
         "name": "scale", "species": "human",
@@ -133,7 +167,8 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=500)
     ap.add_argument("--save-every", default="30 day")
     ap.add_argument("--dask", default=None, help="'local' or a scheduler address")
-    ap.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (osteoqsp's default is 1e-7)")
+    ap.add_argument("--rtol", type=float, default=POPULATION_SETTINGS.rtol,
+                    help="relative tolerance (default: the population default, POPULATION_SETTINGS)")
     ap.add_argument("--method", default="split", choices=["dopri5", "rodas4", "split"])
     ap.add_argument("--keep", action="store_true", help="keep the output folder")
     ap.add_argument("--check", type=int, default=20, help="subjects re-run with the reference settings (0: none)")
@@ -147,8 +182,9 @@ def main() -> None:
     sc = scenario(args.subjects, 3.0, args.save_every)
     out = Path(tempfile.mkdtemp(prefix="osteoqsp-scale-")) / "run"
     start = time.perf_counter()
-    result = simulate_population(sc, out, chunk_size=args.chunk, dask=args.dask,
-                            settings=SolverSettings(method=args.method, rtol=args.rtol))
+    with RssSampler() as rss:
+        result = simulate_population(sc, out, chunk_size=args.chunk, dask=args.dask,
+                                     settings=SolverSettings(method=args.method, rtol=args.rtol))
     wall = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     size_mb = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 2**20
@@ -160,6 +196,8 @@ def main() -> None:
     print(f"of which chunks (sampling, burn-in, solve, chunk files) {result.wall_s:.1f} s, merge (timecourse.parquet, "
           f"summary, figures) {wall - result.wall_s:.1f} s")
     print("seconds by phase: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings_s.items()))
+    print("peak RSS by phase (MB, sampled every 0.2 s): "
+          + ", ".join(f"{k.split(' (')[0]} {v:.0f}" for k, v in rss.peaks(start, result.timings_s).items()))
     if args.check:
         accuracy(sc, result, min(args.check, args.subjects))
     if args.bound and args.method == "split":

@@ -7,6 +7,7 @@ The generated module holds, for one model:
   lets(t, y, p, out)        every intermediate quantity and flux (for references and tests)
   rhs_nl(t, y, p, dz)       d(state)/dt of the states outside the linear block (see linear.py)
   lin_matrices, lin_input, lin_theta   the linear block: its matrices, inputs and slow time factors
+  leaf_rates(p, k)          the first-order loss rates of the decaying leaves (LEAF_POS; see linear.py)
 followed by the generic integrators of `kernels/` (included as source, so that numba's on-disk cache
 works for the whole module). The module is written once per model signature to a cache directory.
 Nothing here names a molecule: it only walks the declaration.
@@ -29,7 +30,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from osteoqsp.symbolic.declare import TIME, Model
 from osteoqsp.engine import kernels, linear
 from osteoqsp.engine.events import EVENT
-from osteoqsp.engine.linear import linear_block
+from osteoqsp.engine.linear import decaying_leaves, linear_block
 
 
 class MinMaxFold:
@@ -231,6 +232,11 @@ def _linear_source(printer: _Printer, names: dict[sp.Symbol, str], local: dict[s
     ys = [sp.Symbol(model.states[i].name, real=True) for i in blk.states]
     read = sorted({r for r, y in enumerate(ys) if any(y in full[i].free_symbols for i in blk.others)})
     src += [f"LIN_READ = np.array({read!r}, dtype=np.int64)  # block states the other states' rates read"]
+    leaves = decaying_leaves(model, full, blk.others)
+    src += [f"LEAF_POS = np.array({[blk.others.index(i) for i in leaves.states]!r}, dtype=np.int64)"
+            "  # decaying leaves (linear.py), as positions among the other states", "", "", deco,
+            "def leaf_rates(p, k):"]
+    src += [f"    k[{j}] = {_expr_code(printer, names, x)}" for j, x in enumerate(leaves.rates)] or ["    pass"]
     derived, fast_body = _hoisted(model)
     src += [f"N_DERIVED = {len(derived)}", "", "", deco, "def derived(p, q):"]
     src += _lines(printer, names, [(f"_q{j}", e) for j, e in enumerate(derived)])

@@ -119,3 +119,32 @@ def _none(n_states: int, why: str) -> LinearBlock:
 
     warnings.warn(f"no linear block: {why}; the split method integrates every state", stacklevel=3)
     return LinearBlock((), tuple(range(n_states)), sp.zeros(0, 0), (), (), (), ())
+
+
+@dataclass(frozen=True)
+class DecayingLeaves:
+    """States outside the block that no other state's rate reads and whose own rate is k (c - y) with k a positive
+    expression of parameters alone (a turnover: synthesis at a rate that reads other states, first-order loss).
+    Over a step, y(t + h) = exp(-k h) y(t) + k int_0^h exp(-k (h - s)) c(t + s) ds holds exactly; the split
+    integrator evaluates the integral with c interpolated through its values at the step's stages, so their
+    decay sets no step size (kernels/split.py)."""
+
+    states: tuple[int, ...]  # model indices
+    rates: tuple[sp.Expr, ...]  # k of each, in parameters
+
+
+def decaying_leaves(model: Model, rates: list[sp.Expr], others: tuple[int, ...]) -> DecayingLeaves:
+    """Find them among `others` (the states outside the linear block) in `rates` (every let substituted)."""
+    ys = [sp.Symbol(s.name, real=True) for s in model.states]
+    params = {sp.Symbol(p, real=True) for p in model.parameters} | {sp.Symbol(r.name, real=True)
+                                                                    for r in model.references}
+    found, ks = [], []
+    for i in others:
+        if any(ys[i] in rates[j].free_symbols for j in range(len(ys)) if j != i):
+            continue
+        slope = sp.diff(rates[i], ys[i])
+        if slope == 0 or not slope.free_symbols <= params or sp.diff(slope, ys[i]) != 0:
+            continue
+        found.append(i)
+        ks.append(-slope)
+    return DecayingLeaves(tuple(found), tuple(ks))

@@ -6,7 +6,17 @@ from functools import lru_cache
 
 import pint
 
-UREG = pint.UnitRegistry()
+
+def _registry() -> pint.UnitRegistry:
+    """pint's registry, its parsed definitions cached on disk (0.05 instead of 0.2 s at each start) where the
+    user's cache folder can be written."""
+    try:
+        return pint.UnitRegistry(cache_folder=":auto:")
+    except OSError:
+        return pint.UnitRegistry()
+
+
+UREG = _registry()
 UREG.define("percent_ = 0.01 = pct")
 
 

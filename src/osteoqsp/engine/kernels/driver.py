@@ -36,6 +36,8 @@ def solve_one(y0, p, t0, t_out, events, n_events, rtol, atol, method, max_steps,
     dp5 = dopri5_work(n)
     ros = rodas4_work(n)
     spl = split_work(n, method == SPLIT)
+    if method == SPLIT:
+        split_prepare(spl, p)
     ysave = _np.empty(n)
     t = t0
     h = 0.25 if method == SPLIT else 1e-3

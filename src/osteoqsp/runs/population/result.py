@@ -88,7 +88,6 @@ class PopulationResult:
         if names:
             axes[0].legend(fontsize=8)
         fig.suptitle(title or f"{self.scenario.name}: {self.n_subjects} subjects")
-        fig.tight_layout()
         return fig
 
     def spaghetti(self, names: tuple[str, ...], n_subjects: int = 50, title: str = "",
@@ -113,7 +112,6 @@ class PopulationResult:
             axes[0].legend(fontsize=8)
         shown = min(n_subjects, self.n_subjects)
         fig.suptitle(title or f"{self.scenario.name}: {shown} of {self.n_subjects} subjects, one line each")
-        fig.tight_layout()
         return fig
 
 
@@ -142,7 +140,6 @@ def plot_uncertainty(result: PopulationResult, names: tuple[str, ...]):  # noqa:
         axes[0].legend(fontsize=7)
     fig.suptitle(f"{result.scenario.name}: uncertainty ({result.draws} parameter draws) and variability "
                  f"({result.n_subjects // result.draws} people)")
-    fig.tight_layout()
     return fig
 
 
