@@ -127,13 +127,13 @@ def scipy_subject(eng: Engine, pop: Population, s: int, method: str) -> tuple[np
     return out, nfev
 
 
-def roadrunner_for(sbml: str, n_states: int) -> roadrunner.RoadRunner:
+def roadrunner_for(sbml: str, n_states: int, rtol: float = RR_RTOL, atol: float = RR_ATOL) -> roadrunner.RoadRunner:
     rr = roadrunner.RoadRunner(sbml)
     rr.setIntegrator("cvode")
-    rr.integrator.relative_tolerance = RR_RTOL
+    rr.integrator.relative_tolerance = rtol
     assert rr.model.getNumFloatingSpecies() + rr.model.getNumRateRules() == n_states
     # a list: a scalar absolute tolerance is scaled by each state's initial value (see tests/test_sbml.py)
-    rr.integrator.setValue("absolute_tolerance", [RR_ATOL] * n_states)
+    rr.integrator.setValue("absolute_tolerance", [atol] * n_states)
     rr.integrator.setValue("maximum_num_steps", 10**6)
     return rr
 

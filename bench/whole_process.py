@@ -33,13 +33,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-import roadrunner
 
 from osteoqsp import Scenario
 from osteoqsp.engine import POPULATION_SETTINGS
 from osteoqsp.interop.sbml import to_sbml
 from osteoqsp.runs.population import sample_subjects
 from osteoqsp.runs.subject import engine_for, parameter_values
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from engine_vs_reference import roadrunner_for  # noqa: E402  (libroadrunner set up as in that bench)
 
 IMPORTS = ("import osteoqsp.shells.cli, osteoqsp.runs.scenario, osteoqsp.runs.population, osteoqsp.runs.subject, "
            "numpy, pandas, pyarrow.parquet, sympy, numba, pint, matplotlib.pyplot")
@@ -81,11 +83,7 @@ def roadrunner_subjects(sc: Scenario, k: int, rtol: float, atol: float) -> tuple
     for d in draws:
         sbml = to_sbml(sc, parameters=d.values)
         start = time.perf_counter()
-        rr = roadrunner.RoadRunner(sbml)
-        rr.setIntegrator("cvode")
-        rr.integrator.relative_tolerance = rtol
-        rr.integrator.setValue("absolute_tolerance", [atol] * eng.n_states)
-        rr.integrator.setValue("maximum_num_steps", 10**6)
+        rr = roadrunner_for(sbml, eng.n_states, rtol, atol)
         load += time.perf_counter() - start
         start = time.perf_counter()
         rr.simulate(times=t_out)

@@ -256,6 +256,11 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, w):
         rhs_nl(t, y, p, q, k1)
     st.f_current = False
     all_rows = _np.arange(nl)
+    n_out = 0  # decaying leaves out of the error estimate (a rate of 0 keeps a leaf in): the RMS is over the rest
+    for j in range(LEAF_POS.shape[0]):
+        if w.lk[j] > 0.0:
+            n_out += 1
+    rms_scale = _math.sqrt(nn / max(nn - n_out, 1))
     steps = 0
     t0 = t
     while pos < total:
@@ -288,12 +293,10 @@ def _split_to(t, t_end, y, p, h, rtol, atol, max_steps, w):
         _leaves(hh, z, znew, k1, k2, k3, k5, w.lk, w.lw, ys)
         for i in range(nn):
             k2[i] = hh / 6.0 * (k5[i] - k4[i])  # k2 reused as the error estimate
-        n_out = 0
         for j in range(LEAF_POS.shape[0]):
             if w.lk[j] > 0.0:
                 k2[LEAF_POS[j]] = 0.0
-                n_out += 1
-        e = _norm(k2, z, znew, rtol, atol) * _math.sqrt(nn / max(nn - n_out, 1))  # the RMS over the rest
+        e = _norm(k2, z, znew, rtol, atol) * rms_scale
         steps += 1
         factor = _step_factor(e, 0.25)
         if not e <= 1.0:  # rejected: down the ladder
